@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// `npm start [-- wrangler dev flags]`: applies the local D1 migrations, then runs
+// `wrangler dev` with local storage and dev auth switched on. The dev signing
+// secret is made fresh for each run, so no secret lives in the repository.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+const wrangler = process.platform === "win32" ? "wrangler.cmd" : "wrangler";
+const passthrough = process.argv.slice(2);
+// Flags that pick the local state directory must reach the migration step too.
+const persistAt = passthrough.indexOf("--persist-to");
+const persist = persistAt >= 0 ? ["--persist-to", passthrough[persistAt + 1]] : [];
+
+const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persist], {
+  stdio: ["ignore", "inherit", "inherit"],
+  env: { ...env, CI: "true" },
+});
+if (migrate.status !== 0) process.exit(migrate.status ?? 1);
+
+const secret = process.env.AUTH_SECRET || randomBytes(32).toString("base64url");
+const dev = spawn(
+  wrangler,
+  ["dev", "--var", "DEV_AUTH:true", "--var", `AUTH_SECRET:${secret}`, "--var", "ALLOWED_ORIGINS:*", ...passthrough],
+  { stdio: "inherit", env },
+);
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
+dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -1,0 +1,16 @@
+/** Secrets and optional vars, which `wrangler types` cannot see in wrangler.toml. */
+declare namespace Cloudflare {
+  interface Env {
+    /** HS256 secret for bearer tokens (a wrangler secret). */
+    AUTH_SECRET?: string;
+    /** JWKS URL for bearer tokens signed by an identity provider. */
+    AUTH_JWKS_URL?: string;
+    AUTH_JWT_ALG?: string;
+    AUTH_ISSUER?: string;
+    AUTH_AUDIENCE?: string;
+    AUTH_ADMIN_CLAIM?: string;
+    /** "true" enables POST /api/dev/token. Never set it in a deployment. */
+    DEV_AUTH?: string;
+    REPLAY_CAP?: string;
+  }
+}

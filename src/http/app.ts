@@ -1,0 +1,112 @@
+/**
+ * The Worker's HTTP surface. Every request is authenticated here; every room
+ * action is then decided by the room object itself (its SQLite holds the
+ * membership), never by the D1 index, which may lag.
+ */
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { DevToken, DevTokenBody, RoomId } from "../protocol";
+import { authConfig, signDevToken } from "../auth/tokens";
+import { requireUser } from "./auth";
+import type { AppEnv } from "./context";
+import { ApiError } from "./errors";
+import { allowedOrigins, originAllowed } from "./origins";
+import { messageRoutes } from "./routes/messages";
+import { roomRoutes } from "./routes/rooms";
+import { errorResponses, json, roomStub } from "./routes/shared";
+
+/** Request bodies are small JSON; anything bigger is refused before it is read. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issue = result.error.issues[0];
+        const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
+        throw new ApiError("invalid_request", `${where}${issue?.message ?? "invalid request"}`);
+      }
+    },
+  });
+
+  app.use("/api/*", async (c, next) => {
+    const origins = allowedOrigins(c.env);
+    return cors({ origin: (origin) => (originAllowed(origin, origins) ? origin : null), maxAge: 86400 })(c, next);
+  });
+  app.use(
+    "/api/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError("content_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+
+  // ---- public routes ---------------------------------------------------------
+
+  app.get("/api/health", (c) => c.json({ ok: true }));
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/dev/token",
+      summary: "Dev auth only: a token for any user id (404 unless DEV_AUTH is \"true\")",
+      request: { body: { content: { "application/json": { schema: DevTokenBody } }, required: true } },
+      responses: { 200: json(DevToken, "A token valid for 24 hours"), 404: errorResponses[404] },
+    }),
+    async (c) => {
+      const config = authConfig(c.env);
+      if (!config.devAuth || !config.secret) throw new ApiError("not_found", "dev auth is not enabled");
+      const { userId, admin } = c.req.valid("json");
+      return c.json({ token: await signDevToken(config, userId, admin === true) }, 200);
+    },
+  );
+
+  /**
+   * The WebSocket. Authenticated by a connect ticket, which the room spends
+   * before answering 101; the Origin is checked first so that other sites
+   * cannot open sockets with a user's ticket.
+   */
+  app.get("/api/rooms/:roomId/ws", async (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("invalid_request", "expected a WebSocket upgrade");
+    if (!originAllowed(c.req.header("Origin"), allowedOrigins(c.env))) throw new ApiError("forbidden", "origin not allowed");
+    const roomId = RoomId.safeParse(c.req.param("roomId"));
+    if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
+    return roomStub(c.env, roomId.data).fetch(c.req.raw);
+  });
+
+  app.doc31("/api/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "edge-chat",
+      version: "1",
+      description: "Multi-room chat on Cloudflare Workers. Errors are `{ error: { code, message } }` with a matching HTTP status.",
+    },
+  });
+
+  // ---- authenticated routes --------------------------------------------------
+
+  app.use("/api/rooms", requireUser);
+  app.use("/api/rooms/*", async (c, next) => (c.req.path.endsWith("/ws") ? next() : requireUser(c, next)));
+  app.use("/api/direct/*", requireUser);
+  roomRoutes(app);
+  messageRoutes(app);
+
+  app.notFound(() => new ApiError("not_found", "no such route").toResponse());
+  app.onError((error) => {
+    if (error instanceof ApiError) return error.toResponse();
+    if (error instanceof HTTPException) {
+      const code = error.status === 413 ? "content_too_large" : error.status === 401 ? "unauthorized" : "invalid_request";
+      return new ApiError(code, error.message || "invalid request").toResponse();
+    }
+    // Never send a stack to a client; log it without request bodies or tokens.
+    console.error(JSON.stringify({ event: "unhandled_error", error: String(error) }));
+    return new ApiError("internal", "internal error").toResponse();
+  });
+  return app;
+}

@@ -1,0 +1,64 @@
+/** Messages and live connections of one room: send, history, connect tickets, the WebSocket. */
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { ConnectTicket, HistoryPage, HistoryQuery, Message, SendMessageBody } from "../../protocol";
+import type { AppEnv } from "../context";
+import { unwrap } from "../errors";
+import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
+
+export function messageRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/rooms/{roomId}/messages",
+      summary: "Send a message. Answers once it is stored; a repeated clientId returns the original",
+      security: bearer,
+      request: { params: RoomParams, body: { content: { "application/json": { schema: SendMessageBody } }, required: true } },
+      responses: {
+        201: json(Message, "Stored"),
+        413: json(errorResponses[400].content["application/json"].schema, "content_too_large"),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      const message = unwrap(await roomStub(c.env, roomId).sendMessage(c.get("identity").userId, c.req.valid("json")));
+      return c.json(message, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/rooms/{roomId}/messages",
+      summary: "A page of history, chronological; nextCursor fetches the next older page",
+      security: bearer,
+      request: { params: RoomParams, query: HistoryQuery },
+      responses: { 200: json(HistoryPage, "A page"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      const query = c.req.valid("query");
+      const page = unwrap(await roomStub(c.env, roomId).history(c.get("identity").userId, query));
+      return c.json(page, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/rooms/{roomId}/connect-ticket",
+      summary: "A single-use ticket, valid for 60 s, to open the room's WebSocket",
+      description:
+        "Open `url` (relative to the API origin, ws: or wss:) as a WebSocket. Browsers cannot set headers on upgrades, and tokens do not belong in URLs, so the socket is authenticated by this ticket.",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(ConnectTicket, "A ticket"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      const { ticket, expiresTs } = unwrap(await roomStub(c.env, roomId).connectTicket(c.get("identity").userId));
+      const url = `/api/rooms/${encodeURIComponent(roomId)}/ws?ticket=${encodeURIComponent(ticket)}`;
+      return c.json({ ticket, url, expiresTs }, 200);
+    },
+  );
+}

@@ -1,0 +1,115 @@
+/** Rooms and membership: create, join, leave, members, the caller's room list, direct rooms. */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { ActiveUsers, CreateRoomBody, DirectRoom, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
+import { listRooms } from "../../db/room-index";
+import { directRoomId } from "../../room/direct";
+import type { AppEnv } from "../context";
+import { ApiError, unwrap } from "../errors";
+import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
+
+export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/rooms",
+      summary: "Create a room; the caller becomes its owner",
+      security: bearer,
+      request: { body: { content: { "application/json": { schema: CreateRoomBody } }, required: true } },
+      responses: { 201: json(RoomCreated, "Room created"), 409: json(errorResponses[400].content["application/json"].schema, "room_exists"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("json");
+      const result = unwrap(await roomStub(c.env, roomId).create(c.get("identity").userId));
+      return c.json(result, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/rooms",
+      summary: "The caller's rooms, most recent activity first (from the index; may lag by seconds)",
+      security: bearer,
+      responses: { 200: json(RoomList, "Rooms"), ...errorResponses },
+    }),
+    async (c) => c.json({ rooms: await listRooms(c.env.DB, c.get("identity").userId) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/rooms/{roomId}/join",
+      summary: "Join a room; `joined` is false if the caller was already a member",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(JoinResult, "Joined"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).join(c.get("identity").userId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/rooms/{roomId}/leave",
+      summary: "Leave a room; `left` is false if the caller was not a member",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(LeaveResult, "Left"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).leave(c.get("identity").userId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/rooms/{roomId}/active-users",
+      summary: "Member ids in join order",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(ActiveUsers, "Members"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).activeUsers(c.get("identity").userId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/rooms/{roomId}/members",
+      summary: "Members with their roles and join times, in join order",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(MemberList, "Members"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).members(c.get("identity").userId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/direct/{userId}",
+      summary: "Open (or create) the 1:1 room of the caller and another user",
+      security: bearer,
+      request: { params: z.object({ userId: UserId }) },
+      responses: { 200: json(DirectRoom, "The direct room"), ...errorResponses },
+    }),
+    async (c) => {
+      const me = c.get("identity").userId;
+      const { userId: other } = c.req.valid("param");
+      if (other === me) throw new ApiError("invalid_request", "a direct room needs another user");
+      const roomId = await directRoomId(me, other);
+      return c.json(unwrap(await roomStub(c.env, roomId).openDirect(me, other)), 200);
+    },
+  );
+}

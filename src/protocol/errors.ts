@@ -1,0 +1,55 @@
+/**
+ * Error codes shared by the HTTP API, WebSocket error frames and the SDK.
+ * A code is a contract: clients branch on it, so codes are only ever added.
+ */
+export const ErrorCodes = {
+  unauthorized: 401,
+  forbidden: 403,
+  not_member: 403,
+  room_not_found: 404,
+  room_exists: 409,
+  invalid_request: 400,
+  content_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  not_found: 404,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export const errorCodeList = Object.keys(ErrorCodes) as [ErrorCode, ...ErrorCode[]];
+
+export function statusOf(code: ErrorCode): number {
+  return ErrorCodes[code];
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ErrorCodes, value);
+}
+
+/** Codes a retry cannot fix: a client outbox gives up on these at once. */
+export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "unauthorized",
+  "forbidden",
+  "not_member",
+  "room_not_found",
+  "room_exists",
+  "invalid_request",
+  "content_too_large",
+]);
+
+/** An error as a value: what rooms return and what the edge turns into a response. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  /** Seconds to wait before retrying, where waiting helps. */
+  retryAfter?: number;
+}
+
+export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+export const fail = (code: ErrorCode, message: string, retryAfter?: number): Result<never> => ({
+  ok: false,
+  error: retryAfter === undefined ? { code, message } : { code, message, retryAfter },
+});

@@ -1,0 +1,24 @@
+import { z } from "zod";
+
+/** Room ids are chosen by users; they appear in URLs, so the alphabet is URL-safe. */
+export const RoomId = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, "room ids are 1 to 64 letters, digits, '-', '_' or '.'");
+export type RoomId = z.infer<typeof RoomId>;
+
+/**
+ * User ids come from the token's `sub`. They are kept to a conservative alphabet
+ * so that they are safe in logs, URLs and as parts of direct-room ids.
+ */
+export const UserId = z
+  .string()
+  .regex(/^[A-Za-z0-9._@:|-]{1,128}$/, "user ids are 1 to 128 letters, digits or '._@:|-'");
+export type UserId = z.infer<typeof UserId>;
+
+/** Direct (1:1) rooms live under this prefix, which users cannot create by hand. */
+export const DIRECT_ROOM_PREFIX = "dm.";
+
+export const ClientMessageId = z.string().min(1).max(128);
+
+/** ISO 8601 UTC with milliseconds, as produced by Date#toISOString. */
+export const Timestamp = z.iso.datetime({ precision: 3 });

@@ -1,0 +1,6 @@
+/** The wire format, written once for the server and the SDK. Imports nothing but zod. */
+export * from "./errors";
+export * from "./ids";
+export * from "./messages";
+export * from "./http";
+export * from "./frames";

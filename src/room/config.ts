@@ -1,0 +1,18 @@
+/** Limits a deployment can change through `[vars]`. */
+export interface RoomLimits {
+  maxMessageBytes: number;
+  /** Resumes further behind than this many events get `resync` instead of a replay. */
+  replayCap: number;
+}
+
+function intVar(value: unknown, fallback: number): number {
+  const n = typeof value === "string" || typeof value === "number" ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}
+
+export function roomLimits(env: Partial<Record<string, unknown>>): RoomLimits {
+  return {
+    maxMessageBytes: intVar(env.MAX_MESSAGE_BYTES, 16 * 1024),
+    replayCap: intVar(env.REPLAY_CAP, 5_000),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * What a room does with each WebSocket frame. A frame is checked for size
+ * before it is parsed and validated with zod before it is used; a bad frame
+ * gets an error frame naming its request, and never throws into the room.
+ */
+import { ClientFrame, type ErrorBody, PROTOCOL_VERSION, type Position, type ServerFrame, CloseCodes } from "../protocol";
+import type { RoomCore } from "./core";
+import { type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
+
+/** Replays are sent in slices so one resume does not hold a huge array in memory. */
+const REPLAY_SLICE = 500;
+
+export function maxFrameBytes(core: RoomCore): number {
+  // Content may need 6 bytes per UTF-8 byte once JSON-escaped (\u00XX), plus the envelope.
+  return core.limits.maxMessageBytes * 6 + 4096;
+}
+
+export function handleFrame(core: RoomCore, connection: RoomConnection, raw: string | ArrayBuffer | ArrayBufferView): void {
+  const state = connection.state;
+  if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
+  if (typeof raw !== "string") return sendError(connection, null, { code: "invalid_request", message: "frames must be JSON text" });
+  if (raw.length > maxFrameBytes(core)) return closeQuietly(connection, CloseCodes.tooLarge, "frame too large");
+
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return sendError(connection, null, { code: "invalid_request", message: "frame is not valid JSON" });
+  }
+  const parsed = ClientFrame.safeParse(json);
+  if (!parsed.success) {
+    return sendError(connection, reqIdOf(json), {
+      code: "invalid_request",
+      message: `invalid frame: ${parsed.error.issues[0]?.message ?? "unknown shape"}`,
+    });
+  }
+  const frame = parsed.data;
+  switch (frame.type) {
+    case "hello":
+      return hello(core, connection, state.userId, frame.protocol, frame.after);
+    case "ping":
+      return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
+    case "send": {
+      const result = core.send(state.userId, { content: frame.content, clientId: frame.clientId });
+      if (!result.ok) return sendError(connection, frame.reqId, result.error);
+      return send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
+    }
+  }
+}
+
+/**
+ * Brings a socket up to date and makes it live. Replay and the switch to live
+ * happen in one synchronous step, so no event can fall between them.
+ */
+function hello(core: RoomCore, connection: RoomConnection, userId: string, protocol: number, after: Position | undefined): void {
+  if (protocol !== PROTOCOL_VERSION) {
+    sendError(connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
+    return closeQuietly(connection, CloseCodes.unsupportedProtocol, "unsupported protocol");
+  }
+  const member = core.requireMember(userId);
+  if (!member.ok) {
+    sendError(connection, null, member.error);
+    return closeQuietly(connection, CloseCodes.notMember, member.error.code);
+  }
+  const head = core.log.head;
+  const epoch = core.epoch;
+  if (after) {
+    const behind = head - after.seq;
+    if (after.epoch !== epoch || behind < 0) {
+      send(connection, { type: "resync", roomId: core.roomId, reason: "epoch_changed", epoch, seq: head, historyCursor: null });
+    } else if (behind > core.limits.replayCap) {
+      send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor: null });
+    } else {
+      let from = after.seq;
+      while (from < head) {
+        const events = core.log.after(from, REPLAY_SLICE);
+        if (events.length === 0) break;
+        for (const event of events) sendRaw(connection, JSON.stringify({ type: "event", roomId: core.roomId, epoch, event } satisfies ServerFrame));
+        from = events[events.length - 1]!.seq;
+      }
+    }
+  }
+  connection.setState({ userId, live: true });
+  send(connection, { type: "live", roomId: core.roomId, epoch, seq: head });
+}
+
+function sendError(connection: RoomConnection, reqId: string | null, error: ErrorBody): void {
+  send(connection, { type: "error", reqId, error });
+}
+
+function reqIdOf(json: unknown): string | null {
+  if (typeof json !== "object" || json === null) return null;
+  const reqId = (json as Record<string, unknown>).reqId;
+  return typeof reqId === "string" && reqId.length <= 64 ? reqId : null;
+}

@@ -1,0 +1,40 @@
+/** Who belongs to the room. Membership decides every access in the room. */
+import type { Role } from "../protocol";
+
+export interface MemberRow extends Record<string, SqlStorageValue> {
+  user_id: string;
+  role: string;
+  joined_ts: number;
+  join_seq: number;
+}
+
+export class Members {
+  constructor(private readonly sql: SqlStorage) {}
+
+  get(userId: string): MemberRow | null {
+    return this.sql.exec<MemberRow>("SELECT * FROM members WHERE user_id = ?", userId).toArray()[0] ?? null;
+  }
+
+  has(userId: string): boolean {
+    return this.get(userId) !== null;
+  }
+
+  add(userId: string, role: Role, joinedTs: number, joinSeq: number): void {
+    this.sql.exec(
+      "INSERT INTO members (user_id, role, joined_ts, join_seq) VALUES (?, ?, ?, ?)",
+      userId,
+      role,
+      joinedTs,
+      joinSeq,
+    );
+  }
+
+  remove(userId: string): boolean {
+    return this.sql.exec("DELETE FROM members WHERE user_id = ?", userId).rowsWritten > 0;
+  }
+
+  /** Members in the order they joined. */
+  list(): MemberRow[] {
+    return this.sql.exec<MemberRow>("SELECT * FROM members ORDER BY join_seq").toArray();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * The room's own SQLite tables. Upgrades are numbered and applied in order,
+ * once, inside the constructor: SQL calls are synchronous, so no request can
+ * observe a half-migrated room.
+ */
+const upgrades: string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+  CREATE TABLE members (
+    user_id   TEXT PRIMARY KEY,
+    role      TEXT NOT NULL,
+    joined_ts INTEGER NOT NULL,
+    join_seq  INTEGER NOT NULL
+  );
+  CREATE INDEX members_join_order ON members (join_seq);
+
+  -- The event log. seq is the rowid, so range reads by seq walk the table's own b-tree.
+  -- Message rows keep their content here; other events keep a small JSON payload.
+  CREATE TABLE events (
+    seq       INTEGER PRIMARY KEY,
+    type      TEXT NOT NULL,
+    ts        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    msg_id    TEXT,
+    content   TEXT,
+    client_id TEXT,
+    data      TEXT
+  );
+  -- ts never decreases with seq (the room clamps it), so a time bound maps to a seq bound.
+  CREATE INDEX events_ts ON events (ts);
+  CREATE UNIQUE INDEX events_msg_id ON events (msg_id) WHERE msg_id IS NOT NULL;
+  CREATE UNIQUE INDEX events_client_id ON events (actor, client_id) WHERE client_id IS NOT NULL;
+
+  -- Changes still to be written to the D1 index. One row per key holds the latest
+  -- state for that key, so a burst of messages leaves one 'activity' row, not thousands.
+  CREATE TABLE outbox (
+    key     TEXT PRIMARY KEY,
+    payload TEXT NOT NULL,
+    version INTEGER NOT NULL
+  );
+
+  CREATE TABLE tickets (
+    ticket     TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    expires_ts INTEGER NOT NULL
+  );
+  `,
+];
+
+export function migrate(sql: SqlStorage): void {
+  sql.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = sql.exec<{ version: number }>("SELECT version FROM schema_version").toArray()[0];
+  const current = row?.version ?? 0;
+  if (current >= upgrades.length) return;
+  for (let i = current; i < upgrades.length; i++) sql.exec(upgrades[i]!);
+  sql.exec("DELETE FROM schema_version");
+  sql.exec("INSERT INTO schema_version (version) VALUES (?)", upgrades.length);
+}

@@ -1,0 +1,27 @@
+/**
+ * Connect tickets: browsers cannot set headers on a WebSocket upgrade, and a
+ * long-lived token in a URL ends up in logs. So a client trades its token for
+ * a ticket over authenticated HTTP, and opens the socket with the ticket. A
+ * ticket is random, bound to one user and this room, valid for a short time
+ * and consumed by its first use; the room is the one place that can make
+ * "first use" exact.
+ */
+export const TICKET_TTL_MS = 60_000;
+
+export function issueTicket(sql: SqlStorage, userId: string, now: number): { ticket: string; expiresTs: number } {
+  sql.exec("DELETE FROM tickets WHERE expires_ts <= ?", now);
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const ticket = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  const expiresTs = now + TICKET_TTL_MS;
+  sql.exec("INSERT INTO tickets (ticket, user_id, expires_ts) VALUES (?, ?, ?)", ticket, userId, expiresTs);
+  return { ticket, expiresTs };
+}
+
+/** The user the ticket was issued to, if it is valid; the ticket is spent either way. */
+export function consumeTicket(sql: SqlStorage, ticket: string, now: number): string | null {
+  const row = sql
+    .exec<{ user_id: string; expires_ts: number }>("DELETE FROM tickets WHERE ticket = ? RETURNING user_id, expires_ts", ticket)
+    .toArray()[0];
+  if (!row || row.expires_ts <= now) return null;
+  return row.user_id;
+}
