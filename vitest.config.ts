@@ -1,0 +1,30 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+// Integration tests run inside workerd with the real Worker, room objects, D1 (migrations
+// applied in test/setup.ts) and SQLite. End-to-end tests (test/e2e) drive `wrangler dev`
+// from Node instead and run under `node --test`.
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations("migrations");
+  return {
+    plugins: [
+      cloudflareTest({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            AUTH_SECRET: "test-only-secret-with-enough-length-0123456789",
+            DEV_AUTH: "true",
+            ALLOWED_ORIGINS: "https://chat.example",
+          },
+        },
+      }),
+    ],
+    test: {
+      include: ["test/**/*.test.ts"],
+      exclude: ["test/e2e/**", "node_modules/**"],
+      setupFiles: ["./test/setup.ts"],
+      testTimeout: 20_000,
+    },
+  };
+});
