@@ -84,3 +84,15 @@ export type ConnectTicket = z.infer<typeof ConnectTicket>;
 
 export const DevTokenBody = z.object({ userId: UserId, admin: z.boolean().optional() });
 export const DevToken = z.object({ token: z.string() });
+
+export type CreateRoomBody = z.infer<typeof CreateRoomBody>;
+export type RoomCreated = z.infer<typeof RoomCreated>;
+export type JoinResult = z.infer<typeof JoinResult>;
+export type LeaveResult = z.infer<typeof LeaveResult>;
+export type ActiveUsers = z.infer<typeof ActiveUsers>;
+export type Member = z.infer<typeof Member>;
+export type MemberList = z.infer<typeof MemberList>;
+export type RoomList = z.infer<typeof RoomList>;
+export type DirectRoom = z.infer<typeof DirectRoom>;
+export type DevTokenBody = z.infer<typeof DevTokenBody>;
+export type DevToken = z.infer<typeof DevToken>;

@@ -1,0 +1,177 @@
+/**
+ * The chat SDK, for browsers and Node 20+. It speaks the same protocol module
+ * as the server, so the wire format is written once.
+ *
+ *   const chat = new ChatClient({ baseUrl, token, WebSocket }); // WebSocket: `ws` in Node
+ *   await chat.createRoom("general");
+ *   const sub = await chat.subscribe("general", { onMessage: (m) => console.log(m.content) });
+ *   await chat.sendMessage("general", "Hello!");
+ */
+import type {
+  ActiveUsers,
+  HistoryPage,
+  Message,
+  Position,
+  RoomSummary,
+} from "../protocol";
+import { backoffDelay, sleep } from "./backoff";
+import { ChatError } from "./errors";
+import { type SubscribeHandlers, type SubscribeOptions, Subscription, type WebSocketConstructor } from "./subscription";
+import { type TokenSource, type Transport, createTransport } from "./transport";
+
+export { ChatError } from "./errors";
+export type { ChatErrorCode } from "./errors";
+export { Subscription } from "./subscription";
+export type { ConnectionState, SubscribeHandlers, SubscribeOptions, WebSocketConstructor, WebSocketLike } from "./subscription";
+export type { Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode } from "../protocol";
+
+export interface ChatClientOptions {
+  /** Origin of the chat Worker, e.g. "https://chat.example.com". */
+  baseUrl: string;
+  /** A bearer JWT, or a function returning a fresh one (called per request). */
+  token: TokenSource;
+  /** A WebSocket class; optional where a global one exists (browsers, Node 22+). */
+  WebSocket?: WebSocketConstructor;
+  fetch?: typeof fetch;
+}
+
+export interface SendOptions {
+  /**
+   * Idempotency key: a send repeated with the same clientId stores nothing new
+   * and returns the original message. Generated when omitted.
+   */
+  clientId?: string;
+  /** Cancels the send (and its retries); the promise rejects with `cancelled`. */
+  signal?: AbortSignal;
+}
+
+export interface HistoryOptions {
+  /** Page size, default 50, at most 200. */
+  limit?: number;
+  /** Only messages strictly older than this. */
+  beforeTs?: Date | string;
+  /** Time range [from, to). */
+  from?: Date | string;
+  to?: Date | string;
+  /** `nextCursor` of a previous page: continues to older messages. */
+  cursor?: string | null;
+  /** Only messages with seq greater than this, oldest first (for catching up). */
+  afterSeq?: number;
+}
+
+export interface DirectRoom {
+  roomId: string;
+  kind: "direct";
+  members: string[];
+}
+
+const iso = (value: Date | string) => (value instanceof Date ? value.toISOString() : value);
+const roomPath = (roomId: string) => `/api/rooms/${encodeURIComponent(roomId)}`;
+
+export class ChatClient {
+  readonly #transport: Transport;
+  readonly #WebSocket: WebSocketConstructor | undefined;
+  readonly #subscriptions = new Set<Subscription>();
+
+  constructor(options: ChatClientOptions) {
+    const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#transport = createTransport(options.baseUrl, options.token, fetchImpl);
+    this.#WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  }
+
+  /** Creates a room; the caller becomes its owner and first member. Fails with `room_exists`. */
+  async createRoom(roomId: string): Promise<{ roomId: string; kind: "group"; role: "owner" }> {
+    return this.#transport.request("POST", "/api/rooms", { roomId });
+  }
+
+  /** Joins a room. True if joined now, false if already a member. */
+  async joinRoom(roomId: string): Promise<boolean> {
+    const result = await this.#transport.request<{ joined: boolean }>("POST", `${roomPath(roomId)}/join`);
+    return result.joined;
+  }
+
+  /** Leaves a room. True if left now, false if not a member. */
+  async leaveRoom(roomId: string): Promise<boolean> {
+    const result = await this.#transport.request<{ left: boolean }>("POST", `${roomPath(roomId)}/leave`);
+    return result.left;
+  }
+
+  /**
+   * Sends a message; resolves once it is stored, with its id, seq and server ts.
+   * Network failures and server errors are retried with the same clientId, so a
+   * retry never stores a second copy; permanent errors reject with ChatError.
+   */
+  async sendMessage(roomId: string, content: string, options: SendOptions = {}): Promise<Message> {
+    const body = { content, clientId: options.clientId ?? crypto.randomUUID() };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#transport.request<Message>("POST", `${roomPath(roomId)}/messages`, body, options.signal);
+      } catch (error) {
+        if (!(error instanceof ChatError) || error.permanent || options.signal?.aborted) throw error;
+        const wait = error.retryAfter !== undefined ? error.retryAfter * 1000 : backoffDelay(attempt);
+        try {
+          await sleep(wait, options.signal);
+        } catch {
+          throw new ChatError("cancelled", "send was cancelled");
+        }
+      }
+    }
+  }
+
+  /** A page of history in chronological order; `nextCursor` fetches the next older page. */
+  async getHistory(roomId: string, options: HistoryOptions = {}): Promise<HistoryPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set("limit", String(options.limit));
+    if (options.beforeTs !== undefined) query.set("beforeTs", iso(options.beforeTs));
+    if (options.from !== undefined) query.set("from", iso(options.from));
+    if (options.to !== undefined) query.set("to", iso(options.to));
+    if (options.cursor) query.set("cursor", options.cursor);
+    if (options.afterSeq !== undefined) query.set("afterSeq", String(options.afterSeq));
+    const qs = query.toString();
+    return this.#transport.request("GET", `${roomPath(roomId)}/messages${qs ? `?${qs}` : ""}`);
+  }
+
+  /** Member ids in join order. */
+  async activeUsers(roomId: string): Promise<string[]> {
+    const result = await this.#transport.request<ActiveUsers>("GET", `${roomPath(roomId)}/active-users`);
+    return result.users;
+  }
+
+  /** The caller's rooms, most recent activity first. May lag changes by a few seconds. */
+  async listRooms(): Promise<RoomSummary[]> {
+    const result = await this.#transport.request<{ rooms: RoomSummary[] }>("GET", "/api/rooms");
+    return result.rooms;
+  }
+
+  /** The 1:1 room of the caller and `userId`: the same room from both sides; nobody else may join. */
+  async openDirect(userId: string): Promise<DirectRoom> {
+    return this.#transport.request("POST", `/api/direct/${encodeURIComponent(userId)}`);
+  }
+
+  /**
+   * Subscribes to a room's live events. Resolves once the subscription is live;
+   * from then on it reconnects and resumes by itself until `sub.close()`.
+   */
+  async subscribe(roomId: string, handlers: SubscribeHandlers = {}, options: SubscribeOptions = {}): Promise<Subscription> {
+    if (!this.#WebSocket) {
+      throw new ChatError("invalid_request", "no WebSocket implementation: pass one in ChatClientOptions.WebSocket (e.g. the `ws` package)");
+    }
+    const subscription = new Subscription(roomId, this.#transport, this.#WebSocket, handlers, options);
+    this.#subscriptions.add(subscription);
+    try {
+      await subscription.ready;
+    } catch (error) {
+      this.#subscriptions.delete(subscription);
+      throw error;
+    }
+    return subscription;
+  }
+
+  /** Closes every subscription. */
+  close(): void {
+    for (const subscription of this.#subscriptions) subscription.close();
+    this.#subscriptions.clear();
+  }
+}
+
+export type { Position as SubscriptionPosition };

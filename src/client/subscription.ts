@@ -1,0 +1,278 @@
+/**
+ * A live subscription to one room: one WebSocket, reopened with jittered
+ * backoff whenever it drops, resuming from the last applied position so the
+ * handlers see every event once, in `seq` order, with no gap.
+ *
+ * Frames are handled strictly one after another (a promise chain), because a
+ * resync makes the client page history over HTTP before it may apply the live
+ * events that arrive meanwhile.
+ */
+import {
+  type ConnectTicket,
+  type HistoryPage,
+  HEARTBEAT_REQUEST,
+  HEARTBEAT_RESPONSE,
+  type Message,
+  PROTOCOL_VERSION,
+  type Position,
+  type RoomEvent,
+  ServerFrame,
+  CloseCodes,
+} from "../protocol";
+import { backoffDelay, sleep } from "./backoff";
+import { ChatError } from "./errors";
+import type { Transport } from "./transport";
+
+export type ConnectionState = "connecting" | "live" | "offline";
+
+export interface SubscribeHandlers {
+  /** A new message, in seq order, exactly once (including your own, from any device). */
+  onMessage?(message: Message): void;
+  /** Every event of the room log (messages, joins, leaves), in seq order. */
+  onEvent?(event: RoomEvent): void;
+  onConnectionState?(state: ConnectionState): void;
+  /**
+   * The room's history was reset (its epoch changed) while you were away: the
+   * position you resumed from no longer exists. Reload history if you show it.
+   */
+  onReset?(info: { epoch: string; seq: number }): void;
+  /** The subscription ended for good (e.g. not_member). It will not reconnect. */
+  onError?(error: ChatError): void;
+}
+
+export interface SubscribeOptions {
+  /** Resume after this position (e.g. `sub.position` saved before a reload). */
+  after?: Position;
+}
+
+/** The minimal WebSocket surface the SDK needs: browsers' and the `ws` package's both fit. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: any) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: any) => void) | null;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+const HEARTBEAT_MS = 20_000;
+/** No frame (not even a pong) for this long means the connection is dead, even if no close came. */
+const DEAD_AFTER_MS = 50_000;
+const GAP_FILL_PAGE = 200;
+
+export class Subscription {
+  #epoch: string | null = null;
+  #lastSeq = 0;
+  #closed = false;
+  #socket: WebSocketLike | null = null;
+  #state: ConnectionState = "connecting";
+  #live!: { resolve: () => void; reject: (error: ChatError) => void; settled: boolean };
+  readonly ready: Promise<void>;
+
+  constructor(
+    readonly roomId: string,
+    private readonly transport: Transport,
+    private readonly WebSocketImpl: WebSocketConstructor,
+    private readonly handlers: SubscribeHandlers,
+    options: SubscribeOptions,
+  ) {
+    if (options.after) {
+      this.#epoch = options.after.epoch;
+      this.#lastSeq = options.after.seq;
+    }
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.#live = { resolve, reject, settled: false };
+    });
+    void this.#run();
+  }
+
+  /** The seq of the last event delivered to the handlers. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  get epoch(): string | null {
+    return this.#epoch;
+  }
+
+  /** Where to resume from: persist it to survive a reload (`subscribe(room, h, { after })`). */
+  get position(): Position | null {
+    return this.#epoch === null ? null : { epoch: this.#epoch, seq: this.#lastSeq };
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket?.close(1000, "closed by client");
+    this.#settle(new ChatError("cancelled", "subscription closed"));
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#state === state || this.#closed) return;
+    this.#state = state;
+    this.handlers.onConnectionState?.(state);
+  }
+
+  #settle(error?: ChatError): void {
+    if (this.#live.settled) return;
+    this.#live.settled = true;
+    if (error) this.#live.reject(error);
+    else this.#live.resolve();
+  }
+
+  #fail(error: ChatError): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#setState("offline");
+    this.#settle(error);
+    this.handlers.onError?.(error);
+  }
+
+  async #run(): Promise<void> {
+    let attempt = 0;
+    this.handlers.onConnectionState?.("connecting");
+    while (!this.#closed) {
+      this.#setState("connecting");
+      try {
+        const ticket = await this.transport.request<ConnectTicket>("POST", `/api/rooms/${encodeURIComponent(this.roomId)}/connect-ticket`);
+        const wentLive = await this.#session(ticket);
+        if (wentLive) attempt = 0;
+      } catch (error) {
+        const chatError = error instanceof ChatError ? error : new ChatError("internal", String(error));
+        if (chatError.permanent) return this.#fail(chatError);
+      }
+      if (this.#closed) return;
+      this.#setState("offline");
+      await sleep(backoffDelay(attempt++));
+    }
+  }
+
+  /** One socket's life. Resolves when it closes (true if it went live); rejects on a permanent refusal. */
+  #session(ticket: ConnectTicket): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const url = new URL(ticket.url, this.transport.baseUrl);
+      url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+      let socket: WebSocketLike;
+      try {
+        socket = new this.WebSocketImpl(url.toString());
+      } catch (error) {
+        return reject(new ChatError("network_error", `could not open a WebSocket: ${String(error)}`));
+      }
+      this.#socket = socket;
+      let wentLive = false;
+      let lastFrameAt = Date.now();
+      let chain = Promise.resolve();
+      const heartbeat = setInterval(() => {
+        if (Date.now() - lastFrameAt > DEAD_AFTER_MS) socket.close(4000, "heartbeat timeout");
+        else if (socket.readyState === 1) socket.send(HEARTBEAT_REQUEST);
+      }, HEARTBEAT_MS);
+
+      socket.onopen = () => {
+        const hello = { type: "hello", protocol: PROTOCOL_VERSION, ...(this.position ? { after: this.position } : {}) };
+        socket.send(JSON.stringify(hello));
+      };
+      socket.onmessage = (event) => {
+        lastFrameAt = Date.now();
+        const text = typeof event.data === "string" ? event.data : String(event.data);
+        if (text === HEARTBEAT_RESPONSE) return;
+        let frame: ServerFrame;
+        try {
+          frame = ServerFrame.parse(JSON.parse(text));
+        } catch {
+          return; // A frame from a newer server that this SDK does not know: skip it.
+        }
+        chain = chain
+          .then(() => this.#handle(frame, socket))
+          .then((live) => {
+            if (live && !wentLive) {
+              wentLive = true;
+              this.#setState("live");
+              this.#settle();
+            }
+          })
+          .catch((error: unknown) => {
+            // A gap fill failed (network): drop the socket and resume from the last applied event.
+            if (error instanceof ChatError && error.permanent) this.#fail(error);
+            socket.close(4000, "resync failed");
+          });
+      };
+      socket.onerror = () => {
+        // A close event always follows; reconnecting is decided there.
+      };
+      socket.onclose = (event) => {
+        clearInterval(heartbeat);
+        if (this.#socket === socket) this.#socket = null;
+        if (event.code === CloseCodes.notMember) return reject(new ChatError("not_member", "you are not a member of this room"));
+        if (event.code === CloseCodes.unsupportedProtocol) return reject(new ChatError("invalid_request", "protocol version not supported by the server"));
+        resolve(wentLive);
+      };
+    });
+  }
+
+  /** Applies one frame. Returns true when the socket is now live. */
+  async #handle(frame: ServerFrame, socket: WebSocketLike): Promise<boolean> {
+    switch (frame.type) {
+      case "live":
+        if (this.#epoch === null) {
+          this.#epoch = frame.epoch;
+          this.#lastSeq = frame.seq;
+        }
+        return true;
+      case "resync":
+        await this.#resync(frame.reason, frame.epoch, frame.seq);
+        return false;
+      case "event":
+        if (frame.epoch !== this.#epoch) return false;
+        if (frame.event.seq <= this.#lastSeq) return false; // a duplicate: already applied
+        if (frame.event.seq !== this.#lastSeq + 1) {
+          // Never expected: the server replays before going live. Resume to close the gap.
+          socket.close(4000, "gap detected");
+          return false;
+        }
+        this.#apply(frame.event);
+        return false;
+      case "error":
+        if (frame.reqId === null && frame.error.code !== "invalid_request") {
+          const error = new ChatError(frame.error.code, frame.error.message);
+          if (error.permanent) this.#fail(error);
+        }
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  #apply(event: RoomEvent): void {
+    this.#lastSeq = event.seq;
+    this.handlers.onEvent?.(event);
+    if (event.type === "message") this.handlers.onMessage?.(event.message);
+  }
+
+  /**
+   * The server cannot replay from our position. Same epoch: page the missed
+   * messages from history. Other epoch: the old positions mean nothing now.
+   */
+  async #resync(reason: "epoch_changed" | "too_far_behind", epoch: string, seq: number): Promise<void> {
+    if (reason === "epoch_changed" || this.#epoch !== epoch) {
+      this.#epoch = epoch;
+      this.#lastSeq = seq;
+      this.handlers.onReset?.({ epoch, seq });
+      return;
+    }
+    const path = `/api/rooms/${encodeURIComponent(this.roomId)}/messages`;
+    while (this.#lastSeq < seq) {
+      const page = await this.transport.request<HistoryPage>("GET", `${path}?afterSeq=${this.#lastSeq}&limit=${GAP_FILL_PAGE}`);
+      const messages = page.messages.filter((m) => m.seq > this.#lastSeq && m.seq <= seq);
+      for (const message of messages) this.#apply({ type: "message", seq: message.seq, ts: message.ts, message });
+      if (messages.length === 0 || page.messages.length < GAP_FILL_PAGE) break;
+    }
+    // Non-message events in the gap (joins, leaves) are not in history: skip past them.
+    this.#lastSeq = Math.max(this.#lastSeq, seq);
+  }
+}

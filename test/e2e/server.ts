@@ -1,0 +1,112 @@
+/**
+ * Starts the chat the way a user does (`npm start -- --port N`) on a free port
+ * with its own local state directory, and stops it. Waits for /api/health.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { ChatClient, type WebSocketConstructor } from "../../src/client";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface LocalChat {
+  baseUrl: string;
+  port: number;
+  stateDir: string;
+  output: () => string;
+  /** Kills the server (SIGKILL when `hard`), keeping its state directory. */
+  kill(hard?: boolean): Promise<void>;
+  /** Starts it again on the same port and state. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+  token(userId: string, admin?: boolean): Promise<string>;
+  client(userId: string): Promise<ChatClient>;
+}
+
+export async function startLocalChat(): Promise<LocalChat> {
+  const port = await freePort();
+  const inspector = await freePort();
+  const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-e2e-"));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  let log = "";
+  let child: ChildProcess | null = null;
+
+  const launch = async () => {
+    child = spawn("npm", ["start", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir], {
+      cwd: process.cwd(),
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    child.stdout?.on("data", (d) => (log += d));
+    child.stderr?.on("data", (d) => (log += d));
+    const deadline = Date.now() + 90_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`npm start exited early:\n${log}`);
+      try {
+        const res = await fetch(`${baseUrl}/api/health`);
+        if (res.ok) return;
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`server did not become healthy:\n${log}`);
+  };
+
+  const kill = async (hard = false) => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+    try {
+      // The whole process group: npm, the start script, wrangler and workerd.
+      process.kill(-proc.pid, hard ? "SIGKILL" : "SIGTERM");
+    } catch {
+      // already gone
+    }
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    child = null;
+  };
+
+  await launch();
+
+  const chat: LocalChat = {
+    baseUrl,
+    port,
+    stateDir,
+    output: () => log,
+    kill,
+    restart: launch,
+    async stop() {
+      await kill(false);
+      rmSync(stateDir, { recursive: true, force: true });
+    },
+    async token(userId, admin = false) {
+      const res = await fetch(`${baseUrl}/api/dev/token`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ userId, admin }),
+      });
+      if (!res.ok) throw new Error(`dev token ${res.status}`);
+      return ((await res.json()) as { token: string }).token;
+    },
+    async client(userId) {
+      const token = await chat.token(userId);
+      return new ChatClient({ baseUrl, token, WebSocket: WebSocket as unknown as WebSocketConstructor });
+    },
+  };
+  return chat;
+}
