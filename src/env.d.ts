@@ -12,5 +12,7 @@ declare namespace Cloudflare {
     /** "true" enables POST /api/dev/token. Never set it in a deployment. */
     DEV_AUTH?: string;
     REPLAY_CAP?: string;
+    SLOW_CONSUMER_LAG?: string;
+    HEARTBEAT_TIMEOUT_MS?: string;
   }
 }

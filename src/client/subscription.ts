@@ -61,6 +61,9 @@ const HEARTBEAT_MS = 20_000;
 /** No frame (not even a pong) for this long means the connection is dead, even if no close came. */
 const DEAD_AFTER_MS = 50_000;
 const GAP_FILL_PAGE = 200;
+/** Report received events at least this often, so the room does not take us for a slow consumer. */
+const PROGRESS_EVERY_EVENTS = 100;
+const PROGRESS_EVERY_MS = 1_000;
 
 export class Subscription {
   #epoch: string | null = null;
@@ -168,10 +171,18 @@ export class Subscription {
       let wentLive = false;
       let lastFrameAt = Date.now();
       let chain = Promise.resolve();
+      let reported = 0;
+      const reportProgress = () => {
+        if (wentLive && this.#lastSeq > reported && socket.readyState === 1) {
+          reported = this.#lastSeq;
+          socket.send(JSON.stringify({ type: "progress", seq: reported }));
+        }
+      };
       const heartbeat = setInterval(() => {
         if (Date.now() - lastFrameAt > DEAD_AFTER_MS) socket.close(4000, "heartbeat timeout");
         else if (socket.readyState === 1) socket.send(HEARTBEAT_REQUEST);
       }, HEARTBEAT_MS);
+      const progress = setInterval(reportProgress, PROGRESS_EVERY_MS);
 
       socket.onopen = () => {
         const hello = { type: "hello", protocol: PROTOCOL_VERSION, ...(this.position ? { after: this.position } : {}) };
@@ -192,9 +203,11 @@ export class Subscription {
           .then((live) => {
             if (live && !wentLive) {
               wentLive = true;
+              reported = this.#lastSeq;
               this.#setState("live");
               this.#settle();
             }
+            if (this.#lastSeq - reported >= PROGRESS_EVERY_EVENTS) reportProgress();
           })
           .catch((error: unknown) => {
             // A gap fill failed (network): drop the socket and resume from the last applied event.
@@ -207,6 +220,7 @@ export class Subscription {
       };
       socket.onclose = (event) => {
         clearInterval(heartbeat);
+        clearInterval(progress);
         if (this.#socket === socket) this.#socket = null;
         if (event.code === CloseCodes.notMember) return reject(new ChatError("not_member", "you are not a member of this room"));
         if (event.code === CloseCodes.unsupportedProtocol) return reject(new ChatError("invalid_request", "protocol version not supported by the server"));
@@ -225,7 +239,7 @@ export class Subscription {
         }
         return true;
       case "resync":
-        await this.#resync(frame.reason, frame.epoch, frame.seq);
+        await this.#resync(frame.reason, frame.epoch, frame.seq, frame.historyCursor);
         return false;
       case "event":
         if (frame.epoch !== this.#epoch) return false;
@@ -256,9 +270,10 @@ export class Subscription {
 
   /**
    * The server cannot replay from our position. Same epoch: page the missed
-   * messages from history. Other epoch: the old positions mean nothing now.
+   * messages forward from history with the cursor it gave. Other epoch: the
+   * old positions mean nothing now.
    */
-  async #resync(reason: "epoch_changed" | "too_far_behind", epoch: string, seq: number): Promise<void> {
+  async #resync(reason: "epoch_changed" | "too_far_behind", epoch: string, seq: number, cursor: string): Promise<void> {
     if (reason === "epoch_changed" || this.#epoch !== epoch) {
       this.#epoch = epoch;
       this.#lastSeq = seq;
@@ -266,11 +281,13 @@ export class Subscription {
       return;
     }
     const path = `/api/rooms/${encodeURIComponent(this.roomId)}/messages`;
-    while (this.#lastSeq < seq) {
-      const page = await this.transport.request<HistoryPage>("GET", `${path}?afterSeq=${this.#lastSeq}&limit=${GAP_FILL_PAGE}`);
-      const messages = page.messages.filter((m) => m.seq > this.#lastSeq && m.seq <= seq);
-      for (const message of messages) this.#apply({ type: "message", seq: message.seq, ts: message.ts, message });
-      if (messages.length === 0 || page.messages.length < GAP_FILL_PAGE) break;
+    let next: string | null = cursor;
+    while (next) {
+      const page: HistoryPage = await this.transport.request<HistoryPage>("GET", `${path}?limit=${GAP_FILL_PAGE}&cursor=${encodeURIComponent(next)}`);
+      for (const message of page.messages) {
+        if (message.seq > this.#lastSeq && message.seq <= seq) this.#apply({ type: "message", seq: message.seq, ts: message.ts, message });
+      }
+      next = page.nextCursor;
     }
     // Non-message events in the gap (joins, leaves) are not in history: skip past them.
     this.#lastSeq = Math.max(this.#lastSeq, seq);

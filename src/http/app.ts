@@ -67,6 +67,19 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
   );
 
+  /** Dev auth only: abort a room object as a crash would (fault tests). */
+  app.post("/api/dev/rooms/:roomId/abort", async (c) => {
+    if (!authConfig(c.env).devAuth) throw new ApiError("not_found", "dev auth is not enabled");
+    const roomId = RoomId.safeParse(c.req.param("roomId"));
+    if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
+    try {
+      await roomStub(c.env, roomId.data).abortForTesting();
+    } catch {
+      // The abort surfaces as an error on this call: that is the point.
+    }
+    return c.json({ aborted: true });
+  });
+
   /**
    * The WebSocket. Authenticated by a connect ticket, which the room spends
    * before answering 101; the Origin is checked first so that other sites

@@ -27,6 +27,13 @@ export const ClientFrame = z.discriminatedUnion("type", [
     clientId: ClientMessageId.optional(),
   }),
   z.object({ type: z.literal("ping"), reqId: ReqId.optional() }),
+  /**
+   * Cumulative receipt: the client has received every event up to `seq`.
+   * Clients send it at least every 100 events or every second while events
+   * arrive; a socket whose acknowledged position falls more than the room's
+   * lag cap behind is closed with 4008 (it resumes from its position).
+   */
+  z.object({ type: z.literal("progress"), seq: z.number().int().min(0) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
@@ -49,10 +56,14 @@ export const ServerFrame = z.discriminatedUnion("type", [
     reason: z.enum(["epoch_changed", "too_far_behind"]),
     epoch: z.string(),
     seq: z.number().int(),
-    historyCursor: z.string().nullable(),
+    /**
+     * too_far_behind: a history cursor that pages forward (oldest first) from
+     * the client's position up to `seq`. epoch_changed: the newest page.
+     */
+    historyCursor: z.string(),
   }),
   /** Audience: every live socket of the room, the sender's devices included. */
-  z.object({ type: z.literal("event"), roomId: z.string(), epoch: z.string(), event: RoomEvent }),
+  z.object({ type: z.literal("event"), roomId: z.string(), epoch: z.string(), seq: z.number().int(), event: RoomEvent }),
   /** Audience: the sending socket only. The message is stored. */
   z.object({ type: z.literal("ack"), reqId: ReqId, message: Message }),
   /** Audience: one socket. Answers the request named by `reqId`, if any. */
@@ -73,6 +84,8 @@ export const CloseCodes = {
   unsupportedProtocol: 4400,
   /** The socket fell too far behind; resume from your last position. */
   tooSlow: 4008,
+  /** No heartbeat for too long: the connection is presumed dead. */
+  heartbeatTimeout: 4001,
   /** A frame was larger than the configured limit. */
   tooLarge: 1009,
 } as const;

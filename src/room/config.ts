@@ -3,6 +3,10 @@ export interface RoomLimits {
   maxMessageBytes: number;
   /** Resumes further behind than this many events get `resync` instead of a replay. */
   replayCap: number;
+  /** A socket this many events behind its last `progress` is cut off as too slow. */
+  lagCap: number;
+  /** A socket silent (no frame, no heartbeat) for this long is presumed dead and closed. */
+  heartbeatTimeoutMs: number;
 }
 
 function intVar(value: unknown, fallback: number): number {
@@ -14,5 +18,7 @@ export function roomLimits(env: Partial<Record<string, unknown>>): RoomLimits {
   return {
     maxMessageBytes: intVar(env.MAX_MESSAGE_BYTES, 16 * 1024),
     replayCap: intVar(env.REPLAY_CAP, 5_000),
+    lagCap: intVar(env.SLOW_CONSUMER_LAG, 2_000),
+    heartbeatTimeoutMs: intVar(env.HEARTBEAT_TIMEOUT_MS, 75_000),
   };
 }

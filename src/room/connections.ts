@@ -1,15 +1,22 @@
 /**
- * Sockets of a room and what each needs to know about itself. Everything here
- * lives in the socket's attachment (partyserver's connection state), because
+ * Sockets of a room and what each needs to know about itself. A socket's
+ * facts live in its attachment (partyserver's connection state), because
  * hibernation drops instance fields and eviction drops the whole instance.
+ * The in-memory index of live sockets is only a cache of those attachments,
+ * rebuilt from `getWebSockets()` on the first broadcast after a wake, so a
+ * broadcast never deserialises an attachment per socket.
  */
 import type { Connection } from "partyserver";
-import type { ServerFrame } from "../protocol";
+import { CloseCodes, type ServerFrame } from "../protocol";
 
 export interface SocketState {
   userId: string;
   /** Set once `hello` (and any replay) is done: only live sockets get new events. */
   live: boolean;
+  /** The highest seq the client reported as received (`progress` frames). */
+  acked: number;
+  /** When the socket connected or last sent a frame: with heartbeats, how we tell it is alive. */
+  since: number;
 }
 
 export type RoomConnection = Connection<SocketState>;
@@ -32,22 +39,72 @@ export function sendRaw(connection: RoomConnection, text: string): void {
   }
 }
 
-/** Serialises a frame once and sends it to every live socket. Returns the number of deliveries. */
-export function broadcastLive(connections: Iterable<RoomConnection>, frame: ServerFrame): number {
-  const text = JSON.stringify(frame);
-  let delivered = 0;
-  for (const connection of connections) {
-    if (connection.state?.live !== true) continue;
-    sendRaw(connection, text);
-    delivered++;
-  }
-  return delivered;
-}
-
 export function closeQuietly(connection: RoomConnection, code: number, reason: string): void {
   try {
     connection.close(code, reason);
   } catch {
     // Already closed.
+  }
+}
+
+interface LiveEntry {
+  connection: RoomConnection;
+  state: SocketState;
+}
+
+export class LiveSockets {
+  #entries: Map<string, LiveEntry> | null = null;
+
+  constructor(private readonly all: () => Iterable<RoomConnection>) {}
+
+  #load(): Map<string, LiveEntry> {
+    if (!this.#entries) {
+      this.#entries = new Map();
+      for (const connection of this.all()) {
+        const state = connection.state;
+        if (state?.live) this.#entries.set(connection.id, { connection, state: { ...state } });
+      }
+    }
+    return this.#entries;
+  }
+
+  /** Persists the socket's state in its attachment and updates the cache. */
+  set(connection: RoomConnection, state: SocketState): void {
+    connection.setState(state);
+    if (state.live) this.#load().set(connection.id, { connection, state });
+    else this.#load().delete(connection.id);
+  }
+
+  get(connection: RoomConnection): SocketState | null {
+    return this.#load().get(connection.id)?.state ?? connection.state ?? null;
+  }
+
+  delete(connection: RoomConnection): void {
+    this.#entries?.delete(connection.id);
+  }
+
+  get size(): number {
+    return this.#load().size;
+  }
+
+  /**
+   * Serialises a frame once and sends it to every live socket. A socket more
+   * than `lagCap` events behind what it acknowledged is a consumer that cannot
+   * keep up: it is cut off (it resumes later) rather than let its backlog grow
+   * without bound. Returns the number of deliveries.
+   */
+  broadcast(frame: ServerFrame, seq: number, lagCap: number): number {
+    const text = JSON.stringify(frame);
+    let delivered = 0;
+    for (const [id, entry] of this.#load()) {
+      if (seq - entry.state.acked > lagCap) {
+        this.#entries?.delete(id);
+        closeQuietly(entry.connection, CloseCodes.tooSlow, "consumer too slow");
+        continue;
+      }
+      sendRaw(entry.connection, text);
+      delivered++;
+    }
+    return delivered;
   }
 }

@@ -5,7 +5,8 @@
  */
 import { ClientFrame, type ErrorBody, PROTOCOL_VERSION, type Position, type ServerFrame, CloseCodes } from "../protocol";
 import type { RoomCore } from "./core";
-import { type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
+import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
+import { forwardCursor, latestCursor } from "./history";
 
 /** Replays are sent in slices so one resume does not hold a huge array in memory. */
 const REPLAY_SLICE = 500;
@@ -15,8 +16,8 @@ export function maxFrameBytes(core: RoomCore): number {
   return core.limits.maxMessageBytes * 6 + 4096;
 }
 
-export function handleFrame(core: RoomCore, connection: RoomConnection, raw: string | ArrayBuffer | ArrayBufferView): void {
-  const state = connection.state;
+export function handleFrame(core: RoomCore, sockets: LiveSockets, connection: RoomConnection, raw: string | ArrayBuffer | ArrayBufferView): void {
+  const state = sockets.get(connection);
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
   if (typeof raw !== "string") return sendError(connection, null, { code: "invalid_request", message: "frames must be JSON text" });
   if (raw.length > maxFrameBytes(core)) return closeQuietly(connection, CloseCodes.tooLarge, "frame too large");
@@ -37,7 +38,10 @@ export function handleFrame(core: RoomCore, connection: RoomConnection, raw: str
   const frame = parsed.data;
   switch (frame.type) {
     case "hello":
-      return hello(core, connection, state.userId, frame.protocol, frame.after);
+      return hello(core, sockets, connection, state.userId, frame.protocol, frame.after);
+    case "progress":
+      if (state.live && frame.seq > state.acked) sockets.set(connection, { ...state, acked: Math.min(frame.seq, core.log.head), since: Date.now() });
+      return;
     case "ping":
       return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
     case "send": {
@@ -52,7 +56,7 @@ export function handleFrame(core: RoomCore, connection: RoomConnection, raw: str
  * Brings a socket up to date and makes it live. Replay and the switch to live
  * happen in one synchronous step, so no event can fall between them.
  */
-function hello(core: RoomCore, connection: RoomConnection, userId: string, protocol: number, after: Position | undefined): void {
+function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection, userId: string, protocol: number, after: Position | undefined): void {
   if (protocol !== PROTOCOL_VERSION) {
     sendError(connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
     return closeQuietly(connection, CloseCodes.unsupportedProtocol, "unsupported protocol");
@@ -67,20 +71,24 @@ function hello(core: RoomCore, connection: RoomConnection, userId: string, proto
   if (after) {
     const behind = head - after.seq;
     if (after.epoch !== epoch || behind < 0) {
-      send(connection, { type: "resync", roomId: core.roomId, reason: "epoch_changed", epoch, seq: head, historyCursor: null });
+      send(connection, { type: "resync", roomId: core.roomId, reason: "epoch_changed", epoch, seq: head, historyCursor: latestCursor(head) });
     } else if (behind > core.limits.replayCap) {
-      send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor: null });
+      const historyCursor = forwardCursor(after.seq, head);
+      send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor });
     } else {
       let from = after.seq;
       while (from < head) {
         const events = core.log.after(from, REPLAY_SLICE);
         if (events.length === 0) break;
-        for (const event of events) sendRaw(connection, JSON.stringify({ type: "event", roomId: core.roomId, epoch, event } satisfies ServerFrame));
+        for (const event of events) {
+          sendRaw(connection, JSON.stringify({ type: "event", roomId: core.roomId, epoch, seq: event.seq, event } satisfies ServerFrame));
+        }
         from = events[events.length - 1]!.seq;
       }
     }
   }
-  connection.setState({ userId, live: true });
+  // What was replayed counts as received: the lag cap applies from here on.
+  sockets.set(connection, { userId, live: true, acked: head, since: Date.now() });
   send(connection, { type: "live", roomId: core.roomId, epoch, seq: head });
 }
 

@@ -1,8 +1,12 @@
 /**
- * History reads: pages of messages, newest first across pages, oldest first
- * inside a page. Every bound is turned into a seq bound first (`ts` never
- * decreases with `seq`, and `events_ts` finds a time in O(log n)), so a page is
- * one range walk of the table's rowid b-tree however long the history is.
+ * History reads: pages of messages, chronological inside a page. Backward
+ * paging (the default) walks from the newest message to the oldest; forward
+ * paging (`afterSeq`, or a forward cursor) walks from a position to the head,
+ * which is how a client fills a gap it could not replay.
+ *
+ * Every bound is turned into a seq bound first (`ts` never decreases with
+ * `seq`, and `events_ts` finds a time in O(log n)), so a page is one range walk
+ * of the table's rowid b-tree however long the history is.
  */
 import { DEFAULT_HISTORY_LIMIT, type Message, fail, ok, type Result } from "../protocol";
 import { type EventRow, toMessage } from "./event-log";
@@ -21,11 +25,12 @@ export interface HistoryResult {
   nextCursor: string | null;
 }
 
+/** Seq bounds of a read. Backward: [l, b). Forward: (a, u]. */
 interface Cursor {
-  /** Exclusive upper seq bound of the next page. */
-  b: number;
-  /** The lower seq bound of the original read (time range `from`), inclusive. */
+  b?: number;
   l?: number;
+  a?: number;
+  u?: number;
 }
 
 export function encodeCursor(cursor: Cursor): string {
@@ -34,13 +39,18 @@ export function encodeCursor(cursor: Cursor): string {
 
 export function decodeCursor(text: string): Cursor | null {
   try {
-    const json = atob(text.replaceAll("-", "+").replaceAll("_", "/"));
-    const value: unknown = JSON.parse(json);
-    if (typeof value !== "object" || value === null) return null;
-    const { b, l } = value as Record<string, unknown>;
-    if (!Number.isSafeInteger(b) || (b as number) < 0) return null;
-    if (l !== undefined && (!Number.isSafeInteger(l) || (l as number) < 0)) return null;
-    return l === undefined ? { b: b as number } : { b: b as number, l: l as number };
+    const value: unknown = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
+    const cursor: Cursor = {};
+    for (const key of ["b", "l", "a", "u"] as const) {
+      const n = (value as Record<string, unknown>)[key];
+      if (n === undefined) continue;
+      if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) return null;
+      cursor[key] = n;
+    }
+    const forward = cursor.a !== undefined;
+    const backward = cursor.b !== undefined;
+    return forward !== backward ? cursor : null;
   } catch {
     return null;
   }
@@ -60,6 +70,14 @@ function parseTime(text: string | undefined, name: string): Result<number | unde
 
 export function readHistory(sql: SqlStorage, roomId: string, head: number, req: HistoryRequest): Result<HistoryResult> {
   const limit = req.limit ?? DEFAULT_HISTORY_LIMIT;
+  const cursor = req.cursor === undefined ? null : decodeCursor(req.cursor);
+  if (req.cursor !== undefined && !cursor) return fail("invalid_request", "cursor is not valid");
+
+  if (req.afterSeq !== undefined || cursor?.a !== undefined) {
+    const after = Math.max(req.afterSeq ?? 0, cursor?.a ?? 0);
+    return ok(readForward(sql, roomId, after, Math.min(cursor?.u ?? head, head), limit));
+  }
+
   const beforeTs = parseTime(req.beforeTs, "beforeTs");
   const from = parseTime(req.from, "from");
   const to = parseTime(req.to, "to");
@@ -67,30 +85,13 @@ export function readHistory(sql: SqlStorage, roomId: string, head: number, req: 
   if (!from.ok) return from;
   if (!to.ok) return to;
 
-  // Newer-than reads serve gap fills after a resync: oldest first, no cursor.
-  if (req.afterSeq !== undefined) {
-    const rows = sql
-      .exec<EventRow>(
-        "SELECT * FROM events WHERE type = 'message' AND seq > ? ORDER BY seq LIMIT ?",
-        req.afterSeq,
-        limit,
-      )
-      .toArray();
-    return ok({ messages: rows.map((r) => toMessage(roomId, r)), nextCursor: null });
-  }
-
   let upper = head + 1; // exclusive
   let lower = 1; // inclusive
-  if (req.cursor !== undefined) {
-    const cursor = decodeCursor(req.cursor);
-    if (!cursor) return fail("invalid_request", "cursor is not valid");
-    upper = Math.min(upper, cursor.b);
-    if (cursor.l !== undefined) lower = Math.max(lower, cursor.l);
-  }
+  if (cursor?.b !== undefined) upper = Math.min(upper, cursor.b);
+  if (cursor?.l !== undefined) lower = Math.max(lower, cursor.l);
   if (beforeTs.value !== undefined) upper = Math.min(upper, firstSeqAtOrAfter(sql, beforeTs.value, head));
   if (to.value !== undefined) upper = Math.min(upper, firstSeqAtOrAfter(sql, to.value, head));
   if (from.value !== undefined) lower = Math.max(lower, firstSeqAtOrAfter(sql, from.value, head));
-
   if (upper <= lower) return ok({ messages: [], nextCursor: null });
 
   const rows = sql
@@ -105,7 +106,34 @@ export function readHistory(sql: SqlStorage, roomId: string, head: number, req: 
   const page = hasMore ? rows.slice(0, limit) : rows;
   page.reverse();
   const oldest = page[0];
-  const nextCursor =
-    hasMore && oldest ? encodeCursor(lower > 1 ? { b: oldest.seq, l: lower } : { b: oldest.seq }) : null;
+  const nextCursor = hasMore && oldest ? encodeCursor(lower > 1 ? { b: oldest.seq, l: lower } : { b: oldest.seq }) : null;
   return ok({ messages: page.map((r) => toMessage(roomId, r)), nextCursor });
+}
+
+function readForward(sql: SqlStorage, roomId: string, after: number, upTo: number, limit: number): HistoryResult {
+  const rows = sql
+    .exec<EventRow>(
+      "SELECT * FROM events WHERE type = 'message' AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+      after,
+      upTo,
+      limit + 1,
+    )
+    .toArray();
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  const newest = page[page.length - 1];
+  return {
+    messages: page.map((r) => toMessage(roomId, r)),
+    nextCursor: hasMore && newest ? encodeCursor({ a: newest.seq, u: upTo }) : null,
+  };
+}
+
+/** The cursor a resync hands out: forward from `after` up to `upTo`. */
+export function forwardCursor(after: number, upTo: number): string {
+  return encodeCursor({ a: after, u: upTo });
+}
+
+/** The cursor of the newest page. */
+export function latestCursor(head: number): string {
+  return encodeCursor({ b: head + 1 });
 }

@@ -23,7 +23,7 @@ import {
   statusOf,
 } from "../protocol";
 import { roomLimits } from "./config";
-import { type RoomConnection, type SocketState, broadcastLive, closeQuietly, userTag } from "./connections";
+import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, userTag } from "./connections";
 import { RoomCore } from "./core";
 import { handleFrame } from "./frames";
 import type { HistoryRequest } from "./history";
@@ -32,15 +32,19 @@ import { migrate } from "./schema";
 import { consumeTicket, issueTicket } from "./tickets";
 
 const USER_HEADER = "x-chat-user";
+/** How often a room with sockets looks for dead ones. */
+const SWEEP_MS = 30_000;
 
 export class Room extends Server<Env> {
   static override options = { hibernate: true };
 
   readonly core: RoomCore;
+  readonly sockets: LiveSockets;
   /** Where the outbox writes; tests swap in a failing database to prove retries. */
   indexDb: D1Database;
-  #flushScheduled = false;
   #flushAttempt = 0;
+  /** When the alarm is set for (a cache of storage's; null: none or unknown). */
+  #alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -49,7 +53,11 @@ export class Room extends Server<Env> {
     this.core = new RoomCore(ctx.storage.sql, ctx.id.name ?? "", roomLimits(env as unknown as Record<string, unknown>), {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
-      scheduleFlush: () => this.#scheduleFlush(0),
+      scheduleFlush: () => this.#scheduleAlarm(Date.now() + flushDelay(0)),
+    });
+    this.sockets = new LiveSockets(() => this.getConnections<SocketState>());
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#alarmAt = await ctx.storage.getAlarm();
     });
     // Heartbeats are answered by the runtime without waking a hibernated room.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
@@ -139,12 +147,21 @@ export class Room extends Server<Env> {
 
   override onConnect(connection: Connection<SocketState>, ctx: ConnectionContext): void {
     const userId = ctx.request.headers.get(USER_HEADER) ?? "";
-    connection.setState({ userId, live: false });
+    this.sockets.set(connection, { userId, live: false, acked: 0, since: Date.now() });
+    this.#scheduleAlarm(Date.now() + SWEEP_MS);
+  }
+
+  override onClose(connection: Connection<SocketState>): void {
+    this.sockets.delete(connection);
+  }
+
+  override onError(connection: Connection<SocketState>): void {
+    this.sockets.delete(connection);
   }
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
     try {
-      handleFrame(this.core, connection, message);
+      handleFrame(this.core, this.sockets, connection, message);
     } catch (error) {
       // Never let one frame take the room down; the client learns its request failed.
       console.error(JSON.stringify({ event: "frame_failed", room: this.core.roomId, error: String(error) }));
@@ -159,7 +176,8 @@ export class Room extends Server<Env> {
   // ---- Effects of changes -----------------------------------------------------
 
   #publish(event: RoomEvent): void {
-    broadcastLive(this.getConnections<SocketState>(), { type: "event", roomId: this.core.roomId, epoch: this.core.epoch, event });
+    const frame = { type: "event", roomId: this.core.roomId, epoch: this.core.epoch, seq: event.seq, event } as const;
+    this.sockets.broadcast(frame, event.seq, this.core.limits.lagCap);
   }
 
   #revoke(userId: string): void {
@@ -168,17 +186,46 @@ export class Room extends Server<Env> {
     }
   }
 
-  #scheduleFlush(attempt: number): void {
-    if (this.#flushScheduled && attempt === 0) return;
-    this.#flushScheduled = true;
-    void this.ctx.storage.setAlarm(Date.now() + flushDelay(attempt));
+  /** One alarm serves every timed job (outbox flush, dead-socket sweep): it is set to the earliest. */
+  #scheduleAlarm(at: number): void {
+    if (this.#alarmAt !== null && this.#alarmAt <= at) return;
+    this.#alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
   }
 
+  /** Runs at least once per schedule, maybe more: every step here is idempotent. */
   override async onAlarm(): Promise<void> {
-    this.#flushScheduled = false;
-    const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt);
-    this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
-    if (result.more) this.#scheduleFlush(this.#flushAttempt);
+    this.#alarmAt = null;
+    this.#sweepDeadSockets();
+    if (this.core.outbox.pending > 0) {
+      const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt);
+      this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
+      if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
+    }
+    if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
+  }
+
+  /**
+   * `webSocketClose` may never come for a vanished client, so sockets that
+   * have not sent a heartbeat (answered by the runtime, which records when) or
+   * a frame for too long are closed here.
+   */
+  #sweepDeadSockets(): void {
+    const now = Date.now();
+    for (const connection of this.getConnections<SocketState>()) {
+      const state = this.sockets.get(connection);
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(connection)?.getTime() ?? 0;
+      const lastHeard = Math.max(pinged, state?.since ?? 0);
+      if (now - lastHeard > this.core.limits.heartbeatTimeoutMs) {
+        this.sockets.delete(connection);
+        closeQuietly(connection as RoomConnection, CloseCodes.heartbeatTimeout, "heartbeat timeout");
+      }
+    }
+  }
+
+  /** Dev and tests only (the Worker exposes it only with dev auth): drop the instance as a crash would. */
+  abortForTesting(): void {
+    this.ctx.abort("aborted for testing");
   }
 }
 
