@@ -16,6 +16,9 @@ export default defineConfig(async () => {
             AUTH_SECRET: "test-only-secret-with-enough-length-0123456789",
             DEV_AUTH: "true",
             ALLOWED_ORIGINS: "https://chat.example",
+            // Small enough that tests can cross them with a few hundred messages.
+            REPLAY_CAP: "100",
+            SLOW_CONSUMER_LAG: "300",
           },
         },
       }),

@@ -72,6 +72,8 @@ export class ChatClient {
   readonly #transport: Transport;
   readonly #WebSocket: WebSocketConstructor | undefined;
   readonly #subscriptions = new Set<Subscription>();
+  /** Sends of one room go out one after another, so a retried send never overtakes a later one. */
+  readonly #sendQueues = new Map<string, Promise<unknown>>();
 
   constructor(options: ChatClientOptions) {
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -101,8 +103,29 @@ export class ChatClient {
    * Network failures and server errors are retried with the same clientId, so a
    * retry never stores a second copy; permanent errors reject with ChatError.
    */
-  async sendMessage(roomId: string, content: string, options: SendOptions = {}): Promise<Message> {
+  sendMessage(roomId: string, content: string, options: SendOptions = {}): Promise<Message> {
     const body = { content, clientId: options.clientId ?? crypto.randomUUID() };
+    const previous = this.#sendQueues.get(roomId) ?? Promise.resolve();
+    const result = previous.then(
+      () => this.#deliver(roomId, body, options.signal),
+      () => this.#deliver(roomId, body, options.signal),
+    );
+    const settled = result.catch(() => undefined);
+    this.#sendQueues.set(roomId, settled);
+    void settled.then(() => {
+      if (this.#sendQueues.get(roomId) === settled) this.#sendQueues.delete(roomId);
+    });
+    return result;
+  }
+
+  /**
+   * The outbox of one send: retried with the same clientId through network
+   * failures, server errors, restarts and rate limits, until it is stored, a
+   * permanent error refuses it, or the app aborts it.
+   */
+  async #deliver(roomId: string, body: { content: string; clientId: string }, signal: AbortSignal | undefined): Promise<Message> {
+    const options = { signal };
+    if (signal?.aborted) throw new ChatError("cancelled", "send was cancelled");
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.#transport.request<Message>("POST", `${roomPath(roomId)}/messages`, body, options.signal);
