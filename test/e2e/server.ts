@@ -3,6 +3,7 @@
  * with its own local state directory, and stops it. Waits for /api/health.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -41,13 +42,15 @@ export async function startLocalChat(): Promise<LocalChat> {
   const inspector = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-e2e-"));
   const baseUrl = `http://127.0.0.1:${port}`;
+  // Kept across restarts, so tokens issued before a restart stay valid after it.
+  const secret = randomBytes(32).toString("base64url");
   let log = "";
   let child: ChildProcess | null = null;
 
   const launch = async () => {
     child = spawn("npm", ["start", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir], {
       cwd: process.cwd(),
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", AUTH_SECRET: secret },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
