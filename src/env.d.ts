@@ -14,5 +14,9 @@ declare namespace Cloudflare {
     REPLAY_CAP?: string;
     SLOW_CONSUMER_LAG?: string;
     HEARTBEAT_TIMEOUT_MS?: string;
+    ROOM_UNDO_WINDOW_MS?: string;
+    HOLD_RECHECK_MS?: string;
+    LARGE_ROOM_MEMBERS?: string;
+    SYNC_RETENTION_DAYS?: string;
   }
 }

@@ -1,5 +1,6 @@
 /** Entry point: the Worker (HTTP API and WebSocket routing) and the Durable Object classes. */
 import { createApp } from "./http/app";
+import { syncRetentionMs, trimSyncLog } from "./db/sync";
 
 export { Room } from "./room/room";
 
@@ -7,4 +8,8 @@ const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  async scheduled(_controller, env) {
+    const removed = await trimSyncLog(env.DB, syncRetentionMs(env));
+    console.log(JSON.stringify({ event: "sync_log_trimmed", removed }));
+  },
 } satisfies ExportedHandler<Env>;

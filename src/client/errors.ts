@@ -15,6 +15,8 @@ export class ChatError extends Error {
     readonly status?: number,
     /** Seconds to wait before retrying, when the server said so. */
     readonly retryAfter?: number,
+    /** Other fields of the error answer, e.g. `rooms` and `cursor` with `resync_required`. */
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -29,7 +31,14 @@ export class ChatError extends Error {
     if (typeof error === "object" && error !== null) {
       const { code, message, retryAfter } = error as Record<string, unknown>;
       if (isErrorCode(code)) {
-        return new ChatError(code, typeof message === "string" ? message : code, status, typeof retryAfter === "number" ? retryAfter : undefined);
+        const { error: _error, ...details } = body as Record<string, unknown>;
+        return new ChatError(
+          code,
+          typeof message === "string" ? message : code,
+          status,
+          typeof retryAfter === "number" ? retryAfter : undefined,
+          Object.keys(details).length > 0 ? details : undefined,
+        );
       }
     }
     return new ChatError(status !== undefined && status >= 500 ? "internal" : "invalid_request", `unexpected answer (HTTP ${status ?? "?"})`, status);

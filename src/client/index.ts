@@ -13,6 +13,7 @@ import type {
   Message,
   Position,
   RoomSummary,
+  SyncPage,
 } from "../protocol";
 import { backoffDelay, sleep } from "./backoff";
 import { ChatError } from "./errors";
@@ -23,7 +24,7 @@ export { ChatError } from "./errors";
 export type { ChatErrorCode } from "./errors";
 export { Subscription } from "./subscription";
 export type { ConnectionState, SubscribeHandlers, SubscribeOptions, WebSocketConstructor, WebSocketLike } from "./subscription";
-export type { Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode } from "../protocol";
+export type { Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
 
 export interface ChatClientOptions {
   /** Origin of the chat Worker, e.g. "https://chat.example.com". */
@@ -152,6 +153,41 @@ export class ChatClient {
     if (options.afterSeq !== undefined) query.set("afterSeq", String(options.afterSeq));
     const qs = query.toString();
     return this.#transport.request("GET", `${roomPath(roomId)}/messages${qs ? `?${qs}` : ""}`);
+  }
+
+  /** Edits your own message; resolves with its new state (same id and seq, `editedTs`). */
+  async editMessage(roomId: string, messageId: string, content: string): Promise<Message> {
+    return this.#transport.request("PATCH", `${roomPath(roomId)}/messages/${encodeURIComponent(messageId)}`, { content });
+  }
+
+  /** Deletes a message for everyone (your own; owners and admins: any). Resolves with the tombstone. */
+  async deleteMessage(roomId: string, messageId: string): Promise<Message> {
+    return this.#transport.request("DELETE", `${roomPath(roomId)}/messages/${encodeURIComponent(messageId)}`);
+  }
+
+  /**
+   * Deletes the whole conversation for every member, on every device. It can be
+   * restored with `restoreRoom` until `restorableUntil`; then it is purged.
+   */
+  async deleteRoom(roomId: string): Promise<{ roomId: string; deleted: true; restorableUntil: string }> {
+    return this.#transport.request("DELETE", roomPath(roomId));
+  }
+
+  /** Undoes `deleteRoom` inside the undo window (the deleter, owners and admins). */
+  async restoreRoom(roomId: string): Promise<{ roomId: string; restored: true }> {
+    return this.#transport.request("POST", `${roomPath(roomId)}/restore`);
+  }
+
+  /**
+   * What changed in your room list since `cursor` (from the beginning without
+   * one): joins, leaves, deletions, restores and activity, oldest first, at
+   * most 500 per call. Call again with the returned cursor while `hasMore`.
+   * A cursor older than the retention period rejects with `resync_required`:
+   * rebuild the list from `error.details.rooms` (or `listRooms()`) and continue
+   * from `error.details.cursor`.
+   */
+  async sync(cursor?: string | null): Promise<SyncPage> {
+    return this.#transport.request<SyncPage>("GET", `/api/sync${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
   }
 
   /** Member ids in join order. */

@@ -28,8 +28,17 @@ export type ConnectionState = "connecting" | "live" | "offline";
 export interface SubscribeHandlers {
   /** A new message, in seq order, exactly once (including your own, from any device). */
   onMessage?(message: Message): void;
-  /** Every event of the room log (messages, joins, leaves), in seq order. */
+  /** Every event of the room log (messages, edits, deletions, joins, leaves), in seq order. */
   onEvent?(event: RoomEvent): void;
+  /** A message was edited: `message` is its new state (same id and seq, `editedTs` set). */
+  onMessageEdited?(message: Message): void;
+  /** A message became a tombstone: drop its content from your UI. */
+  onMessageDeleted?(info: { roomId: string; messageId: string; messageSeq: number; deletedBy: string; deletedTs: string }): void;
+  /**
+   * The conversation was deleted, live or while you were away. The
+   * subscription ends; the room may still be restored (watch `chat.sync()`).
+   */
+  onRoomDeleted?(info: { roomId: string; deletedBy?: string; restorableUntil?: string }): void;
   onConnectionState?(state: ConnectionState): void;
   /**
    * The room's history was reset (its epoch changed) while you were away: the
@@ -71,6 +80,7 @@ export class Subscription {
   #closed = false;
   #socket: WebSocketLike | null = null;
   #state: ConnectionState = "connecting";
+  #deletedAnnounced = false;
   #live!: { resolve: () => void; reject: (error: ChatError) => void; settled: boolean };
   readonly ready: Promise<void>;
 
@@ -131,6 +141,10 @@ export class Subscription {
 
   #fail(error: ChatError): void {
     if (this.#closed) return;
+    if (error.code === "room_deleted" && !this.#deletedAnnounced) {
+      this.#deletedAnnounced = true;
+      this.handlers.onRoomDeleted?.({ roomId: this.roomId });
+    }
     this.#closed = true;
     this.#setState("offline");
     this.#settle(error);
@@ -223,6 +237,7 @@ export class Subscription {
         clearInterval(progress);
         if (this.#socket === socket) this.#socket = null;
         if (event.code === CloseCodes.notMember) return reject(new ChatError("not_member", "you are not a member of this room"));
+        if (event.code === CloseCodes.roomDeleted) return reject(new ChatError("room_deleted", "the room was deleted"));
         if (event.code === CloseCodes.unsupportedProtocol) return reject(new ChatError("invalid_request", "protocol version not supported by the server"));
         resolve(wentLive);
       };
@@ -265,7 +280,23 @@ export class Subscription {
   #apply(event: RoomEvent): void {
     this.#lastSeq = event.seq;
     this.handlers.onEvent?.(event);
-    if (event.type === "message") this.handlers.onMessage?.(event.message);
+    switch (event.type) {
+      case "message":
+        return this.handlers.onMessage?.(event.message);
+      case "message_edited":
+        return this.handlers.onMessageEdited?.(event.message);
+      case "message_deleted":
+        return this.handlers.onMessageDeleted?.({
+          roomId: this.roomId,
+          messageId: event.messageId,
+          messageSeq: event.messageSeq,
+          deletedBy: event.deletedBy,
+          deletedTs: event.deletedTs,
+        });
+      case "room_deleted":
+        this.#deletedAnnounced = true;
+        return this.handlers.onRoomDeleted?.({ roomId: this.roomId, deletedBy: event.deletedBy, restorableUntil: event.restorableUntil });
+    }
   }
 
   /**
@@ -284,12 +315,13 @@ export class Subscription {
     let next: string | null = cursor;
     while (next) {
       const page: HistoryPage = await this.transport.request<HistoryPage>("GET", `${path}?limit=${GAP_FILL_PAGE}&cursor=${encodeURIComponent(next)}`);
-      for (const message of page.messages) {
-        if (message.seq > this.#lastSeq && message.seq <= seq) this.#apply({ type: "message", seq: message.seq, ts: message.ts, message });
+      // Forward pages carry every event of the range, edits and deletions included.
+      const events = page.events ?? page.messages.map((message): RoomEvent => ({ type: "message", seq: message.seq, ts: message.ts, message }));
+      for (const event of events) {
+        if (event.seq > this.#lastSeq && event.seq <= seq) this.#apply(event);
       }
       next = page.nextCursor;
     }
-    // Non-message events in the gap (joins, leaves) are not in history: skip past them.
     this.#lastSeq = Math.max(this.#lastSeq, seq);
   }
 }

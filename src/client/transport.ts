@@ -34,7 +34,7 @@ export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: 
         const retryAfter = Number(res.headers.get("Retry-After"));
         return Promise.reject(
           error.retryAfter === undefined && Number.isFinite(retryAfter) && retryAfter > 0
-            ? new ChatError(error.code, error.message, error.status, retryAfter)
+            ? new ChatError(error.code, error.message, error.status, retryAfter, error.details)
             : error,
         );
       }

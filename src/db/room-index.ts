@@ -16,7 +16,7 @@ export async function listRooms(db: D1Database, userId: string): Promise<RoomSum
     .prepare(
       `SELECT m.room_id, r.kind, m.role, m.joined_ts, r.last_activity_ts, r.last_seq
        FROM memberships m JOIN rooms r ON r.room_id = m.room_id
-       WHERE m.user_id = ?
+       WHERE m.user_id = ? AND r.deleted_ts IS NULL
        ORDER BY r.last_activity_ts DESC, m.room_id`,
     )
     .bind(userId)

@@ -15,6 +15,8 @@ import { ApiError } from "./errors";
 import { allowedOrigins, originAllowed } from "./origins";
 import { messageRoutes } from "./routes/messages";
 import { roomRoutes } from "./routes/rooms";
+import { adminRoutes, requireAdmin } from "./routes/admin";
+import { syncRoutes } from "./routes/sync";
 import { errorResponses, json, roomStub } from "./routes/shared";
 
 /** Request bodies are small JSON; anything bigger is refused before it is read. */
@@ -107,8 +109,12 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("/api/rooms", requireUser);
   app.use("/api/rooms/*", async (c, next) => (c.req.path.endsWith("/ws") ? next() : requireUser(c, next)));
   app.use("/api/direct/*", requireUser);
+  app.use("/api/sync", requireUser);
+  app.use("/api/admin/*", requireUser, requireAdmin);
   roomRoutes(app);
   messageRoutes(app);
+  syncRoutes(app);
+  adminRoutes(app);
 
   app.notFound(() => new ApiError("not_found", "no such route").toResponse());
   app.onError((error) => {

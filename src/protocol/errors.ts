@@ -13,6 +13,11 @@ export const ErrorCodes = {
   rate_limited: 429,
   internal: 500,
   not_found: 404,
+  /** The room was deleted: every operation on it answers this, for good. */
+  room_deleted: 410,
+  message_not_found: 404,
+  /** A sync cursor older than the retention period: rebuild the room list from `listRooms`. */
+  resync_required: 410,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -36,6 +41,9 @@ export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "room_exists",
   "invalid_request",
   "content_too_large",
+  "room_deleted",
+  "message_not_found",
+  "resync_required",
 ]);
 
 /** An error as a value: what rooms return and what the edge turns into a response. */

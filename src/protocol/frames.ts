@@ -84,6 +84,8 @@ export const CloseCodes = {
   unsupportedProtocol: 4400,
   /** The socket fell too far behind; resume from your last position. */
   tooSlow: 4008,
+  /** The room was deleted; do not reconnect (it may be restored: watch `sync`). */
+  roomDeleted: 4004,
   /** No heartbeat for too long: the connection is presumed dead. */
   heartbeatTimeout: 4001,
   /** A frame was larger than the configured limit. */

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { errorCodeList } from "./errors";
 import { ClientMessageId, RoomId, Timestamp, UserId } from "./ids";
-import { Message, Role, RoomKind } from "./messages";
+import { Message, Role, RoomEvent, RoomKind } from "./messages";
 
 /** Bodies and answers of the HTTP API. Field names match the SDK's. */
 
@@ -48,6 +48,12 @@ export type HistoryQuery = z.infer<typeof HistoryQuery>;
 
 export const HistoryPage = z.object({
   messages: z.array(Message),
+  /**
+   * Forward reads only (afterSeq or a forward cursor): every event of the
+   * range, edits and deletions of older messages included, so a client that
+   * fills a gap from history misses nothing the live stream would have shown.
+   */
+  events: z.array(RoomEvent).optional(),
   /** Fetches the next older page; null when the oldest message is in this page. */
   nextCursor: z.string().nullable(),
   /** The room's latest seq when the page was read: live events continue after it. */
@@ -82,6 +88,22 @@ export const ConnectTicket = z.object({
 });
 export type ConnectTicket = z.infer<typeof ConnectTicket>;
 
+export const EditMessageBody = z.object({ content: z.string() });
+
+export const DeleteRoomResult = z.object({ roomId: RoomId, deleted: z.literal(true), restorableUntil: Timestamp });
+export const RestoreRoomResult = z.object({ roomId: RoomId, restored: z.literal(true) });
+
+export const SyncEventType = z.enum(["room_joined", "room_left", "room_deleted", "room_restored", "room_activity"]);
+export const SyncEvent = z.object({ type: SyncEventType, roomId: RoomId, ts: Timestamp });
+export const SyncQuery = z.object({ cursor: z.string().max(256).optional() });
+export const SyncPage = z.object({
+  events: z.array(SyncEvent),
+  /** Pass it to the next call. */
+  cursor: z.string(),
+  /** More events wait: call again at once with `cursor`. */
+  hasMore: z.boolean(),
+});
+
 export const DevTokenBody = z.object({ userId: UserId, admin: z.boolean().optional() });
 export const DevToken = z.object({ token: z.string() });
 
@@ -96,3 +118,10 @@ export type RoomList = z.infer<typeof RoomList>;
 export type DirectRoom = z.infer<typeof DirectRoom>;
 export type DevTokenBody = z.infer<typeof DevTokenBody>;
 export type DevToken = z.infer<typeof DevToken>;
+export type EditMessageBody = z.infer<typeof EditMessageBody>;
+export type DeleteRoomResult = z.infer<typeof DeleteRoomResult>;
+export type RestoreRoomResult = z.infer<typeof RestoreRoomResult>;
+export type SyncEventType = z.infer<typeof SyncEventType>;
+export type SyncEvent = z.infer<typeof SyncEvent>;
+export type SyncQuery = z.infer<typeof SyncQuery>;
+export type SyncPage = z.infer<typeof SyncPage>;

@@ -1,9 +1,13 @@
 import { z } from "zod";
 
 /** Room ids are chosen by users; they appear in URLs, so the alphabet is URL-safe. */
+/** "." and ".." would be rewritten away by URL path normalisation, so they are not ids. */
+const notDotSegment = (id: string) => id !== "." && id !== "..";
+
 export const RoomId = z
   .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, "room ids are 1 to 64 letters, digits, '-', '_' or '.'");
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, "room ids are 1 to 64 letters, digits, '-', '_' or '.'")
+  .refine(notDotSegment, "room ids cannot be '.' or '..'");
 export type RoomId = z.infer<typeof RoomId>;
 
 /**
@@ -12,7 +16,8 @@ export type RoomId = z.infer<typeof RoomId>;
  */
 export const UserId = z
   .string()
-  .regex(/^[A-Za-z0-9._@:|-]{1,128}$/, "user ids are 1 to 128 letters, digits or '._@:|-'");
+  .regex(/^[A-Za-z0-9._@:|-]{1,128}$/, "user ids are 1 to 128 letters, digits or '._@:|-'")
+  .refine(notDotSegment, "user ids cannot be '.' or '..'");
 export type UserId = z.infer<typeof UserId>;
 
 /** Direct (1:1) rooms live under this prefix, which users cannot create by hand. */

@@ -10,6 +10,15 @@ export const Message = z.object({
   content: z.string(),
   ts: Timestamp,
   clientId: z.string().optional(),
+  /** Set once the sender edited it; the message keeps its id and seq. */
+  editedTs: Timestamp.optional(),
+  /**
+   * A tombstone: the message was deleted. It keeps its slot (id, seq, sender,
+   * ts); `content` is empty and the original is gone from storage.
+   */
+  deleted: z.literal(true).optional(),
+  deletedBy: UserId.optional(),
+  deletedTs: Timestamp.optional(),
 });
 export type Message = z.infer<typeof Message>;
 
@@ -34,6 +43,28 @@ export const RoomEvent = z.discriminatedUnion("type", [
     role: Role,
   }),
   z.object({ type: z.literal("member_left"), seq: z.number().int(), ts: Timestamp, userId: UserId }),
+  /** The message now reads as `message` (same id and seq, new content, editedTs). */
+  z.object({ type: z.literal("message_edited"), seq: z.number().int(), ts: Timestamp, message: Message }),
+  /** The message at `messageSeq` became a tombstone. */
+  z.object({
+    type: z.literal("message_deleted"),
+    seq: z.number().int(),
+    ts: Timestamp,
+    messageId: z.string(),
+    messageSeq: z.number().int(),
+    deletedBy: UserId,
+    deletedTs: Timestamp,
+  }),
+  /** The whole conversation was deleted. Sockets close with 4004 right after this event. */
+  z.object({
+    type: z.literal("room_deleted"),
+    seq: z.number().int(),
+    ts: Timestamp,
+    deletedBy: UserId,
+    /** Until then the deleter, owners and admins may restore it. */
+    restorableUntil: Timestamp,
+  }),
+  z.object({ type: z.literal("room_restored"), seq: z.number().int(), ts: Timestamp, restoredBy: UserId }),
 ]);
 export type RoomEvent = z.infer<typeof RoomEvent>;
 

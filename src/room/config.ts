@@ -7,6 +7,12 @@ export interface RoomLimits {
   lagCap: number;
   /** A socket silent (no frame, no heartbeat) for this long is presumed dead and closed. */
   heartbeatTimeoutMs: number;
+  /** How long a deleted room stays restorable before its content is purged. */
+  undoWindowMs: number;
+  /** How often content kept by a legal hold is looked at again. */
+  holdRecheckMs: number;
+  /** Above this many members, activity is not fanned out to members' sync logs. */
+  largeRoomMembers: number;
 }
 
 function intVar(value: unknown, fallback: number): number {
@@ -20,5 +26,8 @@ export function roomLimits(env: Partial<Record<string, unknown>>): RoomLimits {
     replayCap: intVar(env.REPLAY_CAP, 5_000),
     lagCap: intVar(env.SLOW_CONSUMER_LAG, 2_000),
     heartbeatTimeoutMs: intVar(env.HEARTBEAT_TIMEOUT_MS, 75_000),
+    undoWindowMs: intVar(env.ROOM_UNDO_WINDOW_MS, 10 * 60_000),
+    holdRecheckMs: intVar(env.HOLD_RECHECK_MS, 60 * 60_000),
+    largeRoomMembers: intVar(env.LARGE_ROOM_MEMBERS, 100),
   };
 }

@@ -1,8 +1,11 @@
 /**
  * The room's rules: who may do what, and what each change writes. Every
  * method runs synchronously against the room's SQLite, so each change (its
- * log entry, its index update in the outbox) commits as one unit, and no other
- * request can interleave with it.
+ * log entry, its index and audit updates in the outbox) commits as one unit,
+ * and no other request can interleave with it. That is also what settles the
+ * deletion races: a send and a room deletion are ordered by the room, so a
+ * message is either stored before the deletion (and deleted with it) or
+ * refused with `room_deleted`, never stored after.
  */
 import {
   DIRECT_ROOM_PREFIX,
@@ -22,11 +25,24 @@ import { type HistoryRequest, type HistoryResult, readHistory } from "./history"
 import { Members } from "./members";
 import { Outbox } from "./outbox";
 
-interface RoomMeta {
+export interface RoomMeta {
   kind: RoomKind;
   createdTs: number;
   createdBy: string;
   epoch: string;
+  deletedTs: number | null;
+  deletedBy: string | null;
+  restorableUntil: number | null;
+  /** The content of a deleted room was destroyed; only this tombstone remains. */
+  purged: boolean;
+  /** A legal hold: nothing of this room's content is destroyed while it is set. */
+  held: boolean;
+}
+
+/** Who is asking: a user, and whether their token makes them a deployment admin. */
+export interface Actor {
+  userId: string;
+  admin?: boolean;
 }
 
 export interface Effects {
@@ -34,8 +50,12 @@ export interface Effects {
   publish(event: RoomEvent): void;
   /** The user is no longer a member: close their sockets. */
   revoke(userId: string): void;
+  /** The room was deleted: close every socket. */
+  closeAll(): void;
   /** The outbox has something to write to D1. */
   scheduleFlush(): void;
+  /** Timed work (purges) is due at `at`. */
+  scheduleAt(at: number): void;
 }
 
 const utf8 = new TextEncoder();
@@ -66,9 +86,17 @@ export class RoomCore {
     return this.#meta?.epoch ?? "";
   }
 
-  /** Fails unless the room exists and the user is a member. */
-  requireMember(userId: string): Result<Role> {
+  /** Fails unless the room exists and is not deleted. */
+  requireRoom(): Result<RoomMeta> {
     if (!this.#meta) return fail("room_not_found", `room ${this.roomId} does not exist`);
+    if (this.#meta.deletedTs !== null) return fail("room_deleted", `room ${this.roomId} was deleted`);
+    return ok(this.#meta);
+  }
+
+  /** Fails unless the room exists, is not deleted, and the user is a member. */
+  requireMember(userId: string): Result<Role> {
+    const room = this.requireRoom();
+    if (!room.ok) return room;
     const member = this.members.get(userId);
     if (!member) return fail("not_member", `you are not a member of ${this.roomId}`);
     return ok(member.role as Role);
@@ -78,6 +106,7 @@ export class RoomCore {
     if (this.roomId.startsWith(DIRECT_ROOM_PREFIX)) {
       return fail("invalid_request", `room ids starting with "${DIRECT_ROOM_PREFIX}" are reserved for direct rooms`);
     }
+    if (this.#meta?.deletedTs != null) return fail("room_deleted", `room ${this.roomId} was deleted; its id cannot be reused`);
     if (this.#meta) return fail("room_exists", `room ${this.roomId} already exists`);
     this.#initialise("group", userId);
     this.#addMember(userId, "owner");
@@ -90,30 +119,29 @@ export class RoomCore {
       this.#initialise("direct", userId);
       for (const id of [userId, otherId].sort()) this.#addMember(id, "member");
     }
-    if (this.#meta?.kind !== "direct") return fail("forbidden", "not a direct room");
+    const room = this.requireRoom();
+    if (!room.ok) return room;
+    if (room.value.kind !== "direct") return fail("forbidden", "not a direct room");
     const members = this.members.list().map((m) => m.user_id);
     if (!members.includes(userId)) return fail("forbidden", "this direct room belongs to other users");
     return ok({ roomId: this.roomId, kind: "direct", members: [...members].sort() });
   }
 
   join(userId: string): Result<{ roomId: string; joined: boolean }> {
-    if (!this.#meta) return fail("room_not_found", `room ${this.roomId} does not exist`);
+    const room = this.requireRoom();
+    if (!room.ok) return room;
     if (this.members.has(userId)) return ok({ roomId: this.roomId, joined: false });
-    if (this.#meta.kind === "direct") return fail("forbidden", "nobody else may join a direct room");
+    if (room.value.kind === "direct") return fail("forbidden", "nobody else may join a direct room");
     this.#addMember(userId, "member");
     return ok({ roomId: this.roomId, joined: true });
   }
 
   leave(userId: string): Result<{ roomId: string; left: boolean }> {
-    if (!this.#meta) return fail("room_not_found", `room ${this.roomId} does not exist`);
+    const room = this.requireRoom();
+    if (!room.ok) return room;
     if (!this.members.has(userId)) return ok({ roomId: this.roomId, left: false });
-    if (this.#meta.kind === "direct") return fail("forbidden", "a direct room cannot be left");
-    this.members.remove(userId);
-    const event = this.log.appendMembership("member_left", userId);
-    this.outbox.put(`member:${userId}`, { op: "member_removed", roomId: this.roomId, userId, seq: event.seq });
-    this.#touch(event.seq, Date.parse(event.ts));
-    this.effects.revoke(userId);
-    this.effects.publish(event);
+    if (room.value.kind === "direct") return fail("forbidden", "a direct room cannot be left; delete it instead");
+    this.#removeMember(userId);
     return ok({ roomId: this.roomId, left: true });
   }
 
@@ -131,17 +159,187 @@ export class RoomCore {
     const invalid = this.#checkContent(body.content);
     if (invalid) return { ok: false, error: invalid };
     const message = this.log.appendMessage(userId, body.content, body.clientId);
-    this.#touch(message.seq, Date.parse(message.ts));
+    this.#touch(message.seq, Date.parse(message.ts), true);
     this.effects.publish({ type: "message", seq: message.seq, ts: message.ts, message });
     return ok({ message, duplicate: false });
+  }
+
+  /** The sender may edit their own message; it keeps its id and seq and gains `editedTs`. */
+  edit(actor: Actor, messageId: string, content: string): Result<Message> {
+    const member = this.requireMember(actor.userId);
+    if (!member.ok) return member;
+    const row = this.log.findMessage(messageId);
+    if (!row || row.deleted_ts !== null) return fail("message_not_found", "no such message in this room");
+    if (row.actor !== actor.userId) return fail("forbidden", "only the sender may edit a message");
+    const invalid = this.#checkContent(content);
+    if (invalid) return { ok: false, error: invalid };
+    const ts = this.log.now();
+    this.#queuePurge(row.msg_id!, row.actor, row.content ?? "", "edited", ts);
+    this.sql.exec("UPDATE events SET content = ?, edited_ts = ? WHERE seq = ?", content, ts, row.seq);
+    const event = this.log.appendNotice("message_edited", actor.userId, { messageId, messageSeq: row.seq });
+    this.#audit(actor.userId, "message_edited", messageId, null, ts);
+    this.#touch(event.seq, ts, false);
+    this.effects.publish(event);
+    return ok(this.log.message(row.seq)!);
+  }
+
+  /**
+   * The sender may delete their own message; owners and admins of the room,
+   * and deployment admins, any. The row becomes a tombstone in its slot. A
+   * second delete of the same message is answered with the tombstone.
+   */
+  deleteMessage(actor: Actor, messageId: string): Result<Message> {
+    const role = this.requireMember(actor.userId);
+    if (!role.ok && !(actor.admin && role.error.code === "not_member")) return role;
+    const row = this.log.findMessage(messageId);
+    if (!row) return fail("message_not_found", "no such message in this room");
+    if (row.deleted_ts !== null) return ok(this.log.message(row.seq)!);
+    const moderator = actor.admin === true || (role.ok && (role.value === "owner" || role.value === "admin"));
+    if (row.actor !== actor.userId && !moderator) return fail("forbidden", "only the sender, owners and admins may delete a message");
+    const ts = this.tombstone(row.seq, row.msg_id!, row.actor, row.content ?? "", actor.userId, "message_deleted");
+    this.#audit(actor.userId, "message_deleted", messageId, row.actor === actor.userId ? null : `sender ${row.actor}`, ts);
+    return ok(this.log.message(row.seq)!);
+  }
+
+  /** Turns a message into a tombstone and announces it. Used by deletion and erasure. */
+  tombstone(seq: number, messageId: string, sender: string, content: string, deletedBy: string, reason: string): number {
+    const ts = this.log.now();
+    this.#queuePurge(messageId, sender, content, reason, ts);
+    this.sql.exec("UPDATE events SET content = NULL, deleted_ts = ?, deleted_by = ? WHERE seq = ?", ts, deletedBy, seq);
+    const event = this.log.appendNotice("message_deleted", deletedBy, { messageId, messageSeq: seq });
+    this.#touch(event.seq, ts, false);
+    this.effects.publish(event);
+    return ts;
+  }
+
+  /**
+   * Deletes the conversation for everyone: in a direct room either participant
+   * may; in a group, owners, admins and deployment admins. Live sockets get the
+   * event and are closed; offline members learn it from their sync log. The
+   * content stays restorable for the undo window, then the alarm purges it.
+   */
+  deleteRoom(actor: Actor): Result<{ roomId: string; deleted: true; restorableUntil: string }> {
+    const role = this.requireMember(actor.userId);
+    if (!role.ok && !(actor.admin && role.error.code === "not_member")) return role;
+    const meta = this.#meta!;
+    const allowed = actor.admin === true || meta.kind === "direct" || (role.ok && (role.value === "owner" || role.value === "admin"));
+    if (!allowed) return fail("forbidden", "only owners and admins may delete this room");
+    const ts = this.log.now();
+    const restorableUntil = ts + this.limits.undoWindowMs;
+    const event = this.log.appendNotice("room_deleted", actor.userId, { restorableUntil });
+    this.#setMeta({ deletedTs: ts, deletedBy: actor.userId, restorableUntil });
+    this.outbox.put(`room_state:${event.seq}`, { op: "room_state", roomId: this.roomId, type: "room_deleted", seq: event.seq, ts });
+    this.#audit(actor.userId, "room_deleted", null, null, ts);
+    this.#touch(event.seq, ts, false);
+    this.effects.publish(event);
+    this.effects.closeAll();
+    this.effects.scheduleAt(restorableUntil);
+    return ok({ roomId: this.roomId, deleted: true, restorableUntil: new Date(restorableUntil).toISOString() });
+  }
+
+  /** Undoes a deletion inside the window: the deleter, owners, admins, deployment admins. */
+  restoreRoom(actor: Actor): Result<{ roomId: string; restored: true }> {
+    const meta = this.#meta;
+    if (!meta) return fail("room_not_found", `room ${this.roomId} does not exist`);
+    if (meta.deletedTs === null) return ok({ roomId: this.roomId, restored: true });
+    if (meta.purged || (meta.restorableUntil ?? 0) <= Date.now()) {
+      return fail("room_deleted", `room ${this.roomId} was deleted and can no longer be restored`);
+    }
+    const role = this.members.get(actor.userId)?.role;
+    const allowed = actor.admin === true || meta.deletedBy === actor.userId || role === "owner" || role === "admin";
+    if (!allowed) return fail("forbidden", "only the deleter, owners and admins may restore this room");
+    const ts = this.log.now();
+    this.#setMeta({ deletedTs: null, deletedBy: null, restorableUntil: null });
+    const event = this.log.appendNotice("room_restored", actor.userId, {});
+    this.outbox.put(`room_state:${event.seq}`, { op: "room_state", roomId: this.roomId, type: "room_restored", seq: event.seq, ts });
+    this.#audit(actor.userId, "room_restored", null, null, ts);
+    this.#touch(event.seq, ts, false);
+    this.effects.publish(event);
+    return ok({ roomId: this.roomId, restored: true });
+  }
+
+  /**
+   * Right to be forgotten: every message of the user here becomes a tombstone
+   * (content kept out of reach only if a hold protects it) and the user is
+   * removed from the room. Works on deleted rooms too.
+   */
+  eraseUser(adminId: string, userId: string): { messages: number } {
+    if (!this.#meta) return { messages: 0 };
+    const rows = this.sql
+      .exec<{ seq: number; msg_id: string; content: string | null }>(
+        "SELECT seq, msg_id, content FROM events WHERE type = 'message' AND actor = ? AND deleted_ts IS NULL",
+        userId,
+      )
+      .toArray();
+    for (const row of rows) this.tombstone(row.seq, row.msg_id, userId, row.content ?? "", adminId, "erased");
+    if (this.members.has(userId)) this.#removeMember(userId);
+    this.#audit(adminId, "user_erased", userId, `${rows.length} messages`, this.log.now());
+    return { messages: rows.length };
+  }
+
+  setHold(adminId: string, held: boolean): void {
+    if (!this.#meta) return;
+    this.#setMeta({ held });
+    this.#audit(adminId, held ? "hold_placed" : "hold_released", null, null, this.log.now());
+    this.effects.scheduleFlush();
+    if (!held) this.effects.scheduleAt(Date.now());
   }
 
   history(userId: string, req: HistoryRequest): Result<HistoryResult & { headSeq: number; epoch: string }> {
     const member = this.requireMember(userId);
     if (!member.ok) return member;
-    const page = readHistory(this.sql, this.roomId, this.log.head, req);
+    const page = readHistory(this.sql, this.log, this.roomId, req);
     if (!page.ok) return page;
     return ok({ ...page.value, headSeq: this.log.head, epoch: this.epoch });
+  }
+
+  /**
+   * Destroys what no hold protects: queued content of deleted and edited
+   * messages, and, once the undo window has passed, a deleted room's whole
+   * content. `heldUsers` are users under a legal hold (from D1).
+   */
+  purge(now: number, heldUsers: ReadonlySet<string>): { destroyed: number; roomPurged: boolean; next: number | null } {
+    const meta = this.#meta;
+    if (!meta || meta.held) return { destroyed: 0, roomPurged: false, next: null };
+    let destroyed = 0;
+    const queued = this.sql.exec<{ id: number; sender: string }>("SELECT id, sender FROM purge_queue").toArray();
+    for (const row of queued) {
+      if (heldUsers.has(row.sender)) continue;
+      this.sql.exec("DELETE FROM purge_queue WHERE id = ?", row.id);
+      destroyed++;
+    }
+    let roomPurged = false;
+    if (meta.deletedTs !== null && !meta.purged && meta.restorableUntil !== null) {
+      if (meta.restorableUntil > now) return { destroyed, roomPurged, next: meta.restorableUntil };
+      // Messages of held users stay (out of reach, the room answers room_deleted); the rest goes.
+      const held = [...heldUsers];
+      const keep = held.length ? ` AND actor NOT IN (${held.map(() => "?").join(",")})` : "";
+      this.sql.exec(`DELETE FROM events WHERE type = 'message'${keep}`, ...held);
+      this.sql.exec(`DELETE FROM events WHERE type <> 'message'`);
+      this.sql.exec("DELETE FROM tickets");
+      if (held.length === 0) {
+        this.sql.exec("DELETE FROM members");
+        this.#setMeta({ purged: true });
+        roomPurged = true;
+      }
+      this.#audit("system", "room_purged", null, held.length ? "held users' content retained" : null, now);
+      this.effects.scheduleFlush();
+    }
+    const remaining = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM purge_queue").one().n;
+    return { destroyed, roomPurged, next: remaining > 0 || (meta.deletedTs !== null && !meta.purged) ? now + this.limits.holdRecheckMs : null };
+  }
+
+  #queuePurge(messageId: string, sender: string, content: string, reason: string, ts: number): void {
+    if (!content) return;
+    this.sql.exec(
+      "INSERT INTO purge_queue (msg_id, sender, content, reason, queued_ts) VALUES (?, ?, ?, ?, ?)",
+      messageId,
+      sender,
+      content,
+      reason,
+      ts,
+    );
+    this.effects.scheduleAt(Date.now());
   }
 
   #checkContent(content: string): ErrorBody | null {
@@ -154,11 +352,29 @@ export class RoomCore {
   }
 
   #initialise(kind: RoomKind, createdBy: string): void {
-    const meta: RoomMeta = { kind, createdBy, createdTs: Date.now(), epoch: crypto.randomUUID() };
-    for (const [key, value] of Object.entries(meta)) {
-      this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?)", key, String(value));
+    this.#meta = null;
+    this.#setMeta({
+      kind,
+      createdBy,
+      createdTs: Date.now(),
+      epoch: crypto.randomUUID(),
+      deletedTs: null,
+      deletedBy: null,
+      restorableUntil: null,
+      purged: false,
+      held: false,
+    });
+  }
+
+  #setMeta(patch: Partial<RoomMeta>): void {
+    for (const [key, value] of Object.entries(patch)) {
+      this.sql.exec(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        key,
+        JSON.stringify(value),
+      );
     }
-    this.#meta = meta;
+    this.#meta = { ...(this.#meta ?? ({} as RoomMeta)), ...patch };
   }
 
   #addMember(userId: string, role: Role): void {
@@ -166,12 +382,32 @@ export class RoomCore {
     const ts = Date.parse(event.ts);
     this.members.add(userId, role, ts, event.seq);
     this.outbox.put(`member:${userId}`, { op: "member", roomId: this.roomId, userId, role, joinedTs: ts, seq: event.seq });
-    this.#touch(event.seq, ts);
+    this.#touch(event.seq, ts, false);
     this.effects.publish(event);
   }
 
-  /** Records activity for the index: one outbox row per room, however many messages. */
-  #touch(seq: number, ts: number): void {
+  #removeMember(userId: string): void {
+    this.members.remove(userId);
+    const event = this.log.appendMembership("member_left", userId);
+    const ts = Date.parse(event.ts);
+    this.outbox.put(`member:${userId}`, { op: "member_removed", roomId: this.roomId, userId, seq: event.seq, ts });
+    this.#touch(event.seq, ts, false);
+    this.effects.revoke(userId);
+    this.effects.publish(event);
+  }
+
+  #audit(actor: string, action: string, target: string | null, detail: string | null, ts: number): void {
+    const id = crypto.randomUUID();
+    this.outbox.put(`audit:${id}`, { op: "audit", id, ts, actor, action, roomId: this.roomId, target, detail });
+  }
+
+  /**
+   * Records activity for the index: one outbox row per room, however many
+   * messages. New messages also go to members' sync logs, but only in rooms up
+   * to the large-room threshold: above it, one message would mean thousands of
+   * D1 rows, and members learn of activity on read (listRooms) instead.
+   */
+  #touch(seq: number, ts: number, isMessage: boolean): void {
     const meta = this.#meta!;
     this.outbox.put("room", {
       op: "room",
@@ -180,7 +416,11 @@ export class RoomCore {
       createdTs: meta.createdTs,
       lastActivityTs: ts,
       lastSeq: seq,
+      deletedTs: meta.deletedTs,
     });
+    if (isMessage && this.members.count() <= this.limits.largeRoomMembers) {
+      this.outbox.put("activity", { op: "activity", roomId: this.roomId, ts });
+    }
     this.effects.scheduleFlush();
   }
 }
@@ -188,11 +428,25 @@ export class RoomCore {
 function readMeta(sql: SqlStorage): RoomMeta | null {
   const rows = sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();
   if (rows.length === 0) return null;
-  const map = new Map(rows.map((r) => [r.key, r.value]));
+  const map = new Map(rows.map((r) => [r.key, parseStored(r.value)]));
   return {
-    kind: (map.get("kind") as RoomKind | undefined) ?? "group",
-    createdBy: map.get("createdBy") ?? "",
+    kind: map.get("kind") === "direct" ? "direct" : "group",
+    createdBy: String(map.get("createdBy") ?? ""),
     createdTs: Number(map.get("createdTs") ?? 0),
-    epoch: map.get("epoch") ?? "",
+    epoch: String(map.get("epoch") ?? ""),
+    deletedTs: (map.get("deletedTs") as number | null | undefined) ?? null,
+    deletedBy: (map.get("deletedBy") as string | null | undefined) ?? null,
+    restorableUntil: (map.get("restorableUntil") as number | null | undefined) ?? null,
+    purged: map.get("purged") === true,
+    held: map.get("held") === true,
   };
+}
+
+/** Values are JSON; rooms created before meta was JSON stored plain strings. */
+function parseStored(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }

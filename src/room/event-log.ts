@@ -4,6 +4,11 @@
  * Appends are synchronous SQL with no `await` between reading the head and
  * inserting, so two frames can never take the same seq (input gates do not
  * cover awaits on anything but storage; here there is nothing to await).
+ *
+ * Edits and deletions rewrite the message's own row (it keeps its slot) and
+ * append an event that points at it. Those events hold no content of their
+ * own: they read the message as it is now, so a deletion really removes the
+ * text from every replay, and a replayed edit shows the latest state.
  */
 import type { Message, Role, RoomEvent } from "../protocol";
 
@@ -16,7 +21,12 @@ export interface EventRow extends Record<string, SqlStorageValue> {
   content: string | null;
   client_id: string | null;
   data: string | null;
+  edited_ts: number | null;
+  deleted_ts: number | null;
+  deleted_by: string | null;
 }
+
+const iso = (ms: number) => new Date(ms).toISOString();
 
 export class EventLog {
   #head: number;
@@ -26,11 +36,18 @@ export class EventLog {
     private readonly sql: SqlStorage,
     private readonly roomId: string,
   ) {
-    const row = sql
+    this.#head = 0;
+    this.#lastTs = 0;
+    this.reload();
+  }
+
+  /** Re-reads the head from storage (after a bulk change such as a purge). */
+  reload(): void {
+    const row = this.sql
       .exec<{ seq: number | null; ts: number | null }>("SELECT max(seq) AS seq, max(ts) AS ts FROM events")
       .one();
-    this.#head = row.seq ?? 0;
-    this.#lastTs = row.ts ?? 0;
+    this.#head = Math.max(this.#head, row.seq ?? 0);
+    this.#lastTs = Math.max(this.#lastTs, row.ts ?? 0);
   }
 
   get head(): number {
@@ -38,51 +55,108 @@ export class EventLog {
   }
 
   /** A timestamp that never goes backwards, so ordering by seq is ordering by time. */
-  #nextTs(): number {
+  now(): number {
     this.#lastTs = Math.max(Date.now(), this.#lastTs);
     return this.#lastTs;
   }
 
-  appendMessage(sender: string, content: string, clientId: string | undefined): Message {
+  #append(type: string, actor: string, ts: number, fields: { msgId?: string; content?: string; clientId?: string; data?: unknown }): number {
     const seq = this.#head + 1;
-    const ts = this.#nextTs();
-    const id = newMessageId(ts);
     this.sql.exec(
-      "INSERT INTO events (seq, type, ts, actor, msg_id, content, client_id) VALUES (?, 'message', ?, ?, ?, ?, ?)",
+      "INSERT INTO events (seq, type, ts, actor, msg_id, content, client_id, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       seq,
+      type,
       ts,
-      sender,
-      id,
-      content,
-      clientId ?? null,
+      actor,
+      fields.msgId ?? null,
+      fields.content ?? null,
+      fields.clientId ?? null,
+      fields.data === undefined ? null : JSON.stringify(fields.data),
     );
     this.#head = seq;
-    return toMessage(this.roomId, { seq, type: "message", ts, actor: sender, msg_id: id, content, client_id: clientId ?? null, data: null });
+    return seq;
+  }
+
+  appendMessage(sender: string, content: string, clientId: string | undefined): Message {
+    const ts = this.now();
+    const id = newMessageId(ts);
+    const seq = this.#append("message", sender, ts, { msgId: id, content, clientId });
+    return this.message(seq)!;
   }
 
   appendMembership(type: "member_joined" | "member_left", userId: string, role?: Role): RoomEvent {
-    const seq = this.#head + 1;
-    const ts = this.#nextTs();
-    const data = role ? JSON.stringify({ role }) : null;
-    this.sql.exec("INSERT INTO events (seq, type, ts, actor, data) VALUES (?, ?, ?, ?, ?)", seq, type, ts, userId, data);
-    this.#head = seq;
-    return toEvent(this.roomId, { seq, type, ts, actor: userId, msg_id: null, content: null, client_id: null, data });
+    const seq = this.#append(type, userId, this.now(), { data: role ? { role } : undefined });
+    return this.event(seq)!;
+  }
+
+  /** Appends an event about the room or one of its messages; returns it as clients see it. */
+  appendNotice(type: "message_edited" | "message_deleted" | "room_deleted" | "room_restored", actor: string, data: Record<string, unknown>): RoomEvent {
+    const seq = this.#append(type, actor, this.now(), { data });
+    return this.event(seq)!;
+  }
+
+  /** The message row with this id, deleted or not. */
+  findMessage(messageId: string): EventRow | null {
+    return this.sql.exec<EventRow>("SELECT * FROM events WHERE msg_id = ? AND type = 'message'", messageId).toArray()[0] ?? null;
   }
 
   /** The message an earlier send with this client id stored, if any. */
   findByClientId(sender: string, clientId: string): Message | null {
     const row = this.sql
-      .exec<EventRow>("SELECT * FROM events WHERE actor = ? AND client_id = ?", sender, clientId)
+      .exec<EventRow>("SELECT * FROM events WHERE actor = ? AND client_id = ? AND type = 'message'", sender, clientId)
       .toArray()[0];
     return row ? toMessage(this.roomId, row) : null;
   }
 
+  message(seq: number): Message | null {
+    const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE seq = ? AND type = 'message'", seq).toArray()[0];
+    return row ? toMessage(this.roomId, row) : null;
+  }
+
+  event(seq: number): RoomEvent | null {
+    const row = this.sql.exec<EventRow>("SELECT * FROM events WHERE seq = ?", seq).toArray()[0];
+    return row ? this.toEvent(row) : null;
+  }
+
   /** Events with seq in (after, after + limit], oldest first. */
-  after(after: number, limit: number): RoomEvent[] {
+  after(after: number, limit: number, upTo = Number.MAX_SAFE_INTEGER): RoomEvent[] {
     return this.sql
-      .exec<EventRow>("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+      .exec<EventRow>("SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", after, upTo, limit)
       .toArray()
-      .map((row) => toEvent(this.roomId, row));
+      .map((row) => this.toEvent(row));
+  }
+
+  toEvent(row: EventRow): RoomEvent {
+    const ts = iso(row.ts);
+    const data = (row.data ? JSON.parse(row.data) : {}) as Record<string, unknown>;
+    switch (row.type) {
+      case "message":
+        return { type: "message", seq: row.seq, ts, message: toMessage(this.roomId, row) };
+      case "member_joined":
+        return { type: "member_joined", seq: row.seq, ts, userId: row.actor, role: (data.role as Role | undefined) ?? "member" };
+      case "member_left":
+        return { type: "member_left", seq: row.seq, ts, userId: row.actor };
+      case "message_edited": {
+        const message = this.message(Number(data.messageSeq)) ?? tombstoneFor(this.roomId, data);
+        return { type: "message_edited", seq: row.seq, ts, message };
+      }
+      case "message_deleted":
+        return {
+          type: "message_deleted",
+          seq: row.seq,
+          ts,
+          messageId: String(data.messageId),
+          messageSeq: Number(data.messageSeq),
+          deletedBy: row.actor,
+          deletedTs: ts,
+        };
+      case "room_deleted":
+        return { type: "room_deleted", seq: row.seq, ts, deletedBy: row.actor, restorableUntil: iso(Number(data.restorableUntil)) };
+      case "room_restored":
+        return { type: "room_restored", seq: row.seq, ts, restoredBy: row.actor };
+      default:
+        throw new Error(`unknown event type in log: ${row.type}`);
+    }
   }
 }
 
@@ -94,6 +168,11 @@ function newMessageId(ts: number): string {
   return `m_${ts.toString(36).padStart(9, "0")}${suffix}`;
 }
 
+/** An edit event whose message row was purged with its room: show it as deleted. */
+function tombstoneFor(roomId: string, data: Record<string, unknown>): Message {
+  return { id: String(data.messageId), roomId, seq: Number(data.messageSeq), sender: "deleted", content: "", ts: iso(0), deleted: true };
+}
+
 export function toMessage(roomId: string, row: EventRow): Message {
   const message: Message = {
     id: row.msg_id ?? "",
@@ -101,22 +180,15 @@ export function toMessage(roomId: string, row: EventRow): Message {
     seq: row.seq,
     sender: row.actor,
     content: row.content ?? "",
-    ts: new Date(row.ts).toISOString(),
+    ts: iso(row.ts),
   };
   if (row.client_id !== null) message.clientId = row.client_id;
-  return message;
-}
-
-export function toEvent(roomId: string, row: EventRow): RoomEvent {
-  const ts = new Date(row.ts).toISOString();
-  switch (row.type) {
-    case "message":
-      return { type: "message", seq: row.seq, ts, message: toMessage(roomId, row) };
-    case "member_joined": {
-      const data = row.data ? (JSON.parse(row.data) as { role?: Role }) : {};
-      return { type: "member_joined", seq: row.seq, ts, userId: row.actor, role: data.role ?? "member" };
-    }
-    default:
-      return { type: "member_left", seq: row.seq, ts, userId: row.actor };
+  if (row.edited_ts !== null) message.editedTs = iso(row.edited_ts);
+  if (row.deleted_ts !== null) {
+    message.content = "";
+    message.deleted = true;
+    message.deletedBy = row.deleted_by ?? "";
+    message.deletedTs = iso(row.deleted_ts);
   }
+  return message;
 }

@@ -36,6 +36,9 @@ export function handleFrame(core: RoomCore, sockets: LiveSockets, connection: Ro
     });
   }
   const frame = parsed.data;
+  // Any frame shows the client is alive; persisting that at most every 10 s keeps it cheap.
+  const now = Date.now();
+  if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   switch (frame.type) {
     case "hello":
       return hello(core, sockets, connection, state.userId, frame.protocol, frame.after);
@@ -64,7 +67,8 @@ function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection,
   const member = core.requireMember(userId);
   if (!member.ok) {
     sendError(connection, null, member.error);
-    return closeQuietly(connection, CloseCodes.notMember, member.error.code);
+    const code = member.error.code === "room_deleted" ? CloseCodes.roomDeleted : CloseCodes.notMember;
+    return closeQuietly(connection, code, member.error.code);
   }
   const head = core.log.head;
   const epoch = core.epoch;

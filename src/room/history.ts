@@ -9,7 +9,8 @@
  * of the table's rowid b-tree however long the history is.
  */
 import { DEFAULT_HISTORY_LIMIT, type Message, fail, ok, type Result } from "../protocol";
-import { type EventRow, toMessage } from "./event-log";
+import { type EventLog, type EventRow, toMessage } from "./event-log";
+import type { RoomEvent } from "../protocol";
 
 export interface HistoryRequest {
   limit?: number;
@@ -23,6 +24,7 @@ export interface HistoryRequest {
 export interface HistoryResult {
   messages: Message[];
   nextCursor: string | null;
+  events?: RoomEvent[];
 }
 
 /** Seq bounds of a read. Backward: [l, b). Forward: (a, u]. */
@@ -68,14 +70,15 @@ function parseTime(text: string | undefined, name: string): Result<number | unde
   return Number.isNaN(ms) ? fail("invalid_request", `${name} is not a valid time`) : ok(ms);
 }
 
-export function readHistory(sql: SqlStorage, roomId: string, head: number, req: HistoryRequest): Result<HistoryResult> {
+export function readHistory(sql: SqlStorage, log: EventLog, roomId: string, req: HistoryRequest): Result<HistoryResult> {
+  const head = log.head;
   const limit = req.limit ?? DEFAULT_HISTORY_LIMIT;
   const cursor = req.cursor === undefined ? null : decodeCursor(req.cursor);
   if (req.cursor !== undefined && !cursor) return fail("invalid_request", "cursor is not valid");
 
   if (req.afterSeq !== undefined || cursor?.a !== undefined) {
     const after = Math.max(req.afterSeq ?? 0, cursor?.a ?? 0);
-    return ok(readForward(sql, roomId, after, Math.min(cursor?.u ?? head, head), limit));
+    return ok(readForward(log, after, Math.min(cursor?.u ?? head, head), limit));
   }
 
   const beforeTs = parseTime(req.beforeTs, "beforeTs");
@@ -110,20 +113,18 @@ export function readHistory(sql: SqlStorage, roomId: string, head: number, req: 
   return ok({ messages: page.map((r) => toMessage(roomId, r)), nextCursor });
 }
 
-function readForward(sql: SqlStorage, roomId: string, after: number, upTo: number, limit: number): HistoryResult {
-  const rows = sql
-    .exec<EventRow>(
-      "SELECT * FROM events WHERE type = 'message' AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
-      after,
-      upTo,
-      limit + 1,
-    )
-    .toArray();
-  const hasMore = rows.length > limit;
-  const page = hasMore ? rows.slice(0, limit) : rows;
+/**
+ * Forward pages walk every event (not only messages), so that a client filling
+ * a gap also sees the edits and deletions of messages it already had.
+ */
+function readForward(log: EventLog, after: number, upTo: number, limit: number): HistoryResult {
+  const events = log.after(after, limit + 1, upTo);
+  const hasMore = events.length > limit;
+  const page = hasMore ? events.slice(0, limit) : events;
   const newest = page[page.length - 1];
   return {
-    messages: page.map((r) => toMessage(roomId, r)),
+    messages: page.flatMap((e) => (e.type === "message" ? [e.message] : [])),
+    events: page,
     nextCursor: hasMore && newest ? encodeCursor({ a: newest.seq, u: upTo }) : null,
   };
 }

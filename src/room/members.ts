@@ -33,6 +33,10 @@ export class Members {
     return this.sql.exec("DELETE FROM members WHERE user_id = ?", userId).rowsWritten > 0;
   }
 
+  count(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
+  }
+
   /** Members in the order they joined. */
   list(): MemberRow[] {
     return this.sql.exec<MemberRow>("SELECT * FROM members ORDER BY join_seq").toArray();

@@ -1,23 +1,36 @@
 /**
- * The outbox: how a room keeps the D1 index in step without writing D1 on its
- * hot path. Changes are recorded in the room's SQLite in the same turn as the
- * change itself (so they commit together), one row per key holding that key's
- * latest state; an alarm writes them to D1 in one batch of idempotent
- * statements and deletes only the rows it wrote. If D1 fails, the rows stay
- * and the alarm retries with backoff: the index may lag, but never loses an
- * update.
+ * The outbox: how a room keeps D1 (the room index, each member's sync log,
+ * the audit log) in step without writing D1 on its hot path. Changes are
+ * recorded in the room's SQLite in the same turn as the change itself (so
+ * they commit together), one row per key holding that key's latest state; an
+ * alarm writes them to D1 in one batch of idempotent statements, in the order
+ * they were made, and deletes only the rows it wrote. If D1 fails, the rows
+ * stay and the alarm retries with backoff: the index may lag, but never loses
+ * an update.
  */
 import type { Role, RoomKind } from "../protocol";
 
 export type OutboxEntry =
-  | { op: "room"; roomId: string; kind: RoomKind; createdTs: number; lastActivityTs: number; lastSeq: number }
+  | {
+      op: "room";
+      roomId: string;
+      kind: RoomKind;
+      createdTs: number;
+      lastActivityTs: number;
+      lastSeq: number;
+      deletedTs: number | null;
+    }
   | { op: "member"; roomId: string; userId: string; role: Role; joinedTs: number; seq: number }
-  | { op: "member_removed"; roomId: string; userId: string; seq: number };
+  | { op: "member_removed"; roomId: string; userId: string; seq: number; ts: number }
+  /** New messages: one `room_activity` sync row per member (small rooms only; see core.ts). */
+  | { op: "activity"; roomId: string; ts: number }
+  /** Deleted or restored: a sync row for every member, online or not. */
+  | { op: "room_state"; roomId: string; type: "room_deleted" | "room_restored"; seq: number; ts: number }
+  | { op: "audit"; id: string; ts: number; actor: string; action: string; roomId: string; target: string | null; detail: string | null };
 
 const FLUSH_DELAY_MS = 250;
 const MAX_BACKOFF_MS = 60_000;
-/** D1 allows 100 bound parameters per statement; a batch keeps each statement small. */
-const MAX_ROWS_PER_FLUSH = 200;
+const MAX_ROWS_PER_FLUSH = 100;
 
 export class Outbox {
   #version = 0;
@@ -41,17 +54,14 @@ export class Outbox {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
   }
 
-  /**
-   * Writes pending rows to D1. Returns the delay before the next flush is due,
-   * or null when the outbox is empty. Throws nothing: a failure is a retry.
-   */
+  /** Writes pending rows to D1. Never throws: a failure leaves the rows for a retry. */
   async flush(db: D1Database, attempt: number): Promise<{ ok: boolean; more: boolean }> {
     const rows = this.sql
       .exec<{ key: string; payload: string; version: number }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
       .toArray();
     if (rows.length === 0) return { ok: true, more: false };
     try {
-      await db.batch(rows.map((row) => statementFor(db, JSON.parse(row.payload) as OutboxEntry)));
+      await db.batch(rows.flatMap((row) => statementsFor(db, JSON.parse(row.payload) as OutboxEntry)));
     } catch (error) {
       console.warn(JSON.stringify({ event: "outbox_flush_failed", attempt, rows: rows.length, error: String(error) }));
       return { ok: false, more: true };
@@ -68,28 +78,69 @@ export function flushDelay(attempt: number): number {
   return base / 2 + Math.random() * (base / 2);
 }
 
-function statementFor(db: D1Database, entry: OutboxEntry): D1PreparedStatement {
+function syncRow(db: D1Database, userId: string, type: string, roomId: string, ts: number, dedupe: string): D1PreparedStatement {
+  return db
+    .prepare("INSERT OR IGNORE INTO sync_log (user_id, type, room_id, ts, dedupe) VALUES (?, ?, ?, ?, ?)")
+    .bind(userId, type, roomId, ts, dedupe);
+}
+
+function statementsFor(db: D1Database, entry: OutboxEntry): D1PreparedStatement[] {
   switch (entry.op) {
     case "room":
-      return db
-        .prepare(
-          `INSERT INTO rooms (room_id, kind, created_ts, last_activity_ts, last_seq) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (room_id) DO UPDATE SET
-             last_activity_ts = max(rooms.last_activity_ts, excluded.last_activity_ts),
-             last_seq = max(rooms.last_seq, excluded.last_seq)`,
-        )
-        .bind(entry.roomId, entry.kind, entry.createdTs, entry.lastActivityTs, entry.lastSeq);
+      return [
+        db
+          .prepare(
+            `INSERT INTO rooms (room_id, kind, created_ts, last_activity_ts, last_seq, deleted_ts) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (room_id) DO UPDATE SET
+               last_activity_ts = max(rooms.last_activity_ts, excluded.last_activity_ts),
+               deleted_ts = CASE WHEN excluded.last_seq >= rooms.last_seq THEN excluded.deleted_ts ELSE rooms.deleted_ts END,
+               last_seq = max(rooms.last_seq, excluded.last_seq)`,
+          )
+          .bind(entry.roomId, entry.kind, entry.createdTs, entry.lastActivityTs, entry.lastSeq, entry.deletedTs),
+      ];
     case "member":
-      return db
-        .prepare(
-          `INSERT INTO memberships (user_id, room_id, role, joined_ts, seq) VALUES (?, ?, ?, ?, ?)
-           ON CONFLICT (user_id, room_id) DO UPDATE SET role = excluded.role, joined_ts = excluded.joined_ts, seq = excluded.seq
-           WHERE excluded.seq >= memberships.seq`,
-        )
-        .bind(entry.userId, entry.roomId, entry.role, entry.joinedTs, entry.seq);
+      return [
+        db
+          .prepare(
+            `INSERT INTO memberships (user_id, room_id, role, joined_ts, seq) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (user_id, room_id) DO UPDATE SET role = excluded.role, joined_ts = excluded.joined_ts, seq = excluded.seq
+             WHERE excluded.seq >= memberships.seq`,
+          )
+          .bind(entry.userId, entry.roomId, entry.role, entry.joinedTs, entry.seq),
+        syncRow(db, entry.userId, "room_joined", entry.roomId, entry.joinedTs, `${entry.roomId}|${entry.userId}|joined|${entry.seq}`),
+      ];
     case "member_removed":
-      return db
-        .prepare("DELETE FROM memberships WHERE user_id = ? AND room_id = ? AND seq <= ?")
-        .bind(entry.userId, entry.roomId, entry.seq);
+      return [
+        db.prepare("DELETE FROM memberships WHERE user_id = ? AND room_id = ? AND seq <= ?").bind(entry.userId, entry.roomId, entry.seq),
+        syncRow(db, entry.userId, "room_left", entry.roomId, entry.ts, `${entry.roomId}|${entry.userId}|left|${entry.seq}`),
+      ];
+    case "activity":
+      // One row per member and room, moved to the end of the log by REPLACE: a client
+      // syncing after a busy day learns "this room changed" once, not once per message.
+      return [
+        db
+          .prepare(
+            `INSERT OR REPLACE INTO sync_log (user_id, type, room_id, ts, dedupe)
+             SELECT user_id, 'room_activity', room_id, ?, user_id || '|' || room_id || '|activity'
+             FROM memberships WHERE room_id = ?`,
+          )
+          .bind(entry.ts, entry.roomId),
+      ];
+    case "room_state":
+      return [
+        db
+          .prepare(
+            `INSERT OR IGNORE INTO sync_log (user_id, type, room_id, ts, dedupe)
+             SELECT user_id, ?, room_id, ?, room_id || '|' || user_id || '|' || ? || '|' || ?
+             FROM memberships WHERE room_id = ?`,
+          )
+          .bind(entry.type, entry.ts, entry.type, entry.seq, entry.roomId),
+      ];
+    case "audit":
+      return [
+        db
+          .prepare("INSERT OR IGNORE INTO audit_log (id, ts, actor, action, room_id, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          .bind(entry.id, entry.ts, entry.actor, entry.action, entry.roomId, entry.target, entry.detail),
+      ];
   }
 }

@@ -18,13 +18,13 @@ import {
   type Result,
   type RoomEvent,
   type SendMessageBody,
-
+  fail,
   ok,
   statusOf,
 } from "../protocol";
 import { roomLimits } from "./config";
 import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, userTag } from "./connections";
-import { RoomCore } from "./core";
+import { type Actor, RoomCore } from "./core";
 import { handleFrame } from "./frames";
 import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
@@ -54,6 +54,13 @@ export class Room extends Server<Env> {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
       scheduleFlush: () => this.#scheduleAlarm(Date.now() + flushDelay(0)),
+      scheduleAt: (at) => this.#scheduleAlarm(at),
+      closeAll: () => {
+        for (const connection of this.getConnections<SocketState>()) {
+          this.sockets.delete(connection);
+          closeQuietly(connection as RoomConnection, CloseCodes.roomDeleted, "room deleted");
+        }
+      },
     });
     this.sockets = new LiveSockets(() => this.getConnections<SocketState>());
     void ctx.blockConcurrencyWhile(async () => {
@@ -88,6 +95,39 @@ export class Room extends Server<Env> {
 
   history(userId: string, req: HistoryRequest) {
     return this.core.history(userId, req);
+  }
+
+  editMessage(actor: Actor, messageId: string, content: string) {
+    return this.core.edit(actor, messageId, content);
+  }
+
+  deleteMessage(actor: Actor, messageId: string) {
+    return this.core.deleteMessage(actor, messageId);
+  }
+
+  deleteRoom(actor: Actor) {
+    return this.core.deleteRoom(actor);
+  }
+
+  restoreRoom(actor: Actor) {
+    return this.core.restoreRoom(actor);
+  }
+
+  /** A user hold was released: look at held content again now rather than on the hourly recheck. */
+  recheckHolds(): void {
+    this.#scheduleAlarm(Date.now());
+  }
+
+  /** Admin only (checked by the Worker). */
+  eraseUser(adminId: string, userId: string) {
+    return this.core.eraseUser(adminId, userId);
+  }
+
+  /** Admin only (checked by the Worker). */
+  setHold(adminId: string, held: boolean): Result<{ roomId: string; held: boolean }> {
+    if (!this.core.meta) return fail("room_not_found", `room ${this.core.roomId} does not exist`);
+    this.core.setHold(adminId, held);
+    return ok({ roomId: this.core.roomId, held });
   }
 
   activeUsers(userId: string): Result<{ roomId: string; users: string[] }> {
@@ -197,12 +237,37 @@ export class Room extends Server<Env> {
   override async onAlarm(): Promise<void> {
     this.#alarmAt = null;
     this.#sweepDeadSockets();
+    await this.#purge();
     if (this.core.outbox.pending > 0) {
       const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt);
       this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
+  }
+
+  /** Destroys deleted content that no legal hold protects (holds on users live in D1). */
+  async #purge(): Promise<void> {
+    const meta = this.core.meta;
+    if (!meta || meta.purged) return;
+    const queued = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM purge_queue").one().n;
+    if (queued === 0 && meta.deletedTs === null) return;
+    let heldUsers: Set<string>;
+    try {
+      const { results } = await this.indexDb
+        .prepare("SELECT DISTINCT target FROM legal_holds WHERE kind = 'user' AND released_ts IS NULL")
+        .all<{ target: string }>();
+      heldUsers = new Set(results.map((r) => r.target));
+    } catch {
+      // Unknown holds: destroy nothing now, look again soon.
+      this.#scheduleAlarm(Date.now() + 60_000);
+      return;
+    }
+    const result = this.core.purge(Date.now(), heldUsers);
+    if (result.roomPurged) {
+      console.log(JSON.stringify({ event: "room_purged", room: this.core.roomId }));
+    }
+    if (result.next !== null) this.#scheduleAlarm(result.next);
   }
 
   /**

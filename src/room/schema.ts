@@ -46,6 +46,24 @@ const upgrades: string[] = [
     expires_ts INTEGER NOT NULL
   );
   `,
+  `
+  -- Edits and deletions change a message's row in place: it keeps its slot (seq, id).
+  ALTER TABLE events ADD COLUMN edited_ts INTEGER;
+  ALTER TABLE events ADD COLUMN deleted_ts INTEGER;
+  ALTER TABLE events ADD COLUMN deleted_by TEXT;
+
+  -- Content taken out of users' reach (deleted, replaced by an edit, erased) and not yet
+  -- destroyed. The alarm destroys each row at once unless a legal hold on the room or on
+  -- the sender protects it; nothing here is ever served to a client.
+  CREATE TABLE purge_queue (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    msg_id    TEXT NOT NULL,
+    sender    TEXT NOT NULL,
+    content   TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    queued_ts INTEGER NOT NULL
+  );
+  `,
 ];
 
 export function migrate(sql: SqlStorage): void {

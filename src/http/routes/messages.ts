@@ -1,6 +1,7 @@
 /** Messages and live connections of one room: send, history, connect tickets, the WebSocket. */
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
-import { ConnectTicket, HistoryPage, HistoryQuery, Message, SendMessageBody } from "../../protocol";
+import { z } from "@hono/zod-openapi";
+import { ConnectTicket, EditMessageBody, HistoryPage, HistoryQuery, Message, RoomId, SendMessageBody } from "../../protocol";
 import type { AppEnv } from "../context";
 import { unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
@@ -40,6 +41,39 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>): void {
       const query = c.req.valid("query");
       const page = unwrap(await roomStub(c.env, roomId).history(c.get("identity").userId, query));
       return c.json(page, 200);
+    },
+  );
+
+  const MessageParams = z.object({ roomId: RoomId, messageId: z.string().min(1).max(64) });
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/api/rooms/{roomId}/messages/{messageId}",
+      summary: "Edit your own message; it keeps its id and seq and gains editedTs",
+      security: bearer,
+      request: { params: MessageParams, body: { content: { "application/json": { schema: EditMessageBody } }, required: true } },
+      responses: { 200: json(Message, "The edited message"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId, messageId } = c.req.valid("param");
+      const { content } = c.req.valid("json");
+      return c.json(unwrap(await roomStub(c.env, roomId).editMessage(c.get("identity"), messageId, content)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/rooms/{roomId}/messages/{messageId}",
+      summary: "Delete a message (the sender; owners and admins any): it becomes a tombstone for everyone",
+      security: bearer,
+      request: { params: MessageParams },
+      responses: { 200: json(Message, "The tombstone"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId, messageId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).deleteMessage(c.get("identity"), messageId)), 200);
     },
   );
 

@@ -1,6 +1,6 @@
 /** Rooms and membership: create, join, leave, members, the caller's room list, direct rooms. */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { ActiveUsers, CreateRoomBody, DirectRoom, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
+import { ActiveUsers, CreateRoomBody, DeleteRoomResult, DirectRoom, RestoreRoomResult, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
 import { listRooms } from "../../db/room-index";
 import { directRoomId } from "../../room/direct";
 import type { AppEnv } from "../context";
@@ -62,6 +62,38 @@ export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { roomId } = c.req.valid("param");
       return c.json(unwrap(await roomStub(c.env, roomId).leave(c.get("identity").userId)), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/rooms/{roomId}",
+      summary: "Delete the conversation for every member (direct: either side; group: owners and admins)",
+      description:
+        "Live sockets receive a room_deleted event and close with 4004; offline members find room_deleted in their sync log. Restorable until `restorableUntil`, then purged. Afterwards the room answers 410 room_deleted.",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(DeleteRoomResult, "Deleted"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).deleteRoom(c.get("identity"))), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/rooms/{roomId}/restore",
+      summary: "Undo a room deletion inside the undo window (the deleter, owners, admins)",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(RestoreRoomResult, "Restored"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).restoreRoom(c.get("identity"))), 200);
     },
   );
 

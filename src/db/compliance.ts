@@ -1,0 +1,110 @@
+/** Legal holds and the audit log in D1. Holds are placed here first; rooms are then told. */
+
+export interface Hold {
+  holdId: string;
+  kind: "room" | "user";
+  target: string;
+  reason: string | null;
+  placedBy: string;
+  placedTs: string;
+  releasedBy: string | null;
+  releasedTs: string | null;
+}
+
+interface HoldRow {
+  id: string;
+  kind: "room" | "user";
+  target: string;
+  reason: string | null;
+  placed_by: string;
+  placed_ts: number;
+  released_by: string | null;
+  released_ts: number | null;
+}
+
+const toHold = (r: HoldRow): Hold => ({
+  holdId: r.id,
+  kind: r.kind,
+  target: r.target,
+  reason: r.reason,
+  placedBy: r.placed_by,
+  placedTs: new Date(r.placed_ts).toISOString(),
+  releasedBy: r.released_by,
+  releasedTs: r.released_ts === null ? null : new Date(r.released_ts).toISOString(),
+});
+
+export async function placeHold(db: D1Database, kind: "room" | "user", target: string, reason: string | null, by: string): Promise<Hold> {
+  const id = `hold_${crypto.randomUUID()}`;
+  const ts = Date.now();
+  await db.batch([
+    db.prepare("INSERT INTO legal_holds (id, kind, target, reason, placed_by, placed_ts) VALUES (?, ?, ?, ?, ?, ?)").bind(id, kind, target, reason, by, ts),
+    auditStatement(db, { actor: by, action: "hold_placed", roomId: kind === "room" ? target : null, target: `${kind}:${target}`, detail: id, ts }),
+  ]);
+  return toHold({ id, kind, target, reason, placed_by: by, placed_ts: ts, released_by: null, released_ts: null });
+}
+
+export async function releaseHold(db: D1Database, holdId: string, by: string): Promise<Hold | null> {
+  const row = await db.prepare("SELECT * FROM legal_holds WHERE id = ?").bind(holdId).first<HoldRow>();
+  if (!row) return null;
+  if (row.released_ts !== null) return toHold(row);
+  const ts = Date.now();
+  await db.batch([
+    db.prepare("UPDATE legal_holds SET released_by = ?, released_ts = ? WHERE id = ? AND released_ts IS NULL").bind(by, ts, holdId),
+    auditStatement(db, { actor: by, action: "hold_released", roomId: row.kind === "room" ? row.target : null, target: `${row.kind}:${row.target}`, detail: holdId, ts }),
+  ]);
+  return toHold({ ...row, released_by: by, released_ts: ts });
+}
+
+/** Whether any other active hold still covers the same target. */
+export async function stillHeld(db: D1Database, kind: "room" | "user", target: string): Promise<boolean> {
+  const row = await db.prepare("SELECT 1 AS x FROM legal_holds WHERE kind = ? AND target = ? AND released_ts IS NULL LIMIT 1").bind(kind, target).first();
+  return row !== null;
+}
+
+export async function listHolds(db: D1Database, activeOnly: boolean): Promise<Hold[]> {
+  const { results } = await db
+    .prepare(`SELECT * FROM legal_holds ${activeOnly ? "WHERE released_ts IS NULL" : ""} ORDER BY placed_ts DESC LIMIT 500`)
+    .all<HoldRow>();
+  return results.map(toHold);
+}
+
+export interface AuditEntry {
+  seq: number;
+  id: string;
+  ts: string;
+  actor: string;
+  action: string;
+  roomId: string | null;
+  target: string | null;
+  detail: string | null;
+}
+
+export function auditStatement(
+  db: D1Database,
+  e: { actor: string; action: string; roomId: string | null; target: string | null; detail: string | null; ts: number },
+): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO audit_log (id, ts, actor, action, room_id, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    .bind(crypto.randomUUID(), e.ts, e.actor, e.action, e.roomId, e.target, e.detail);
+}
+
+/** Oldest first; `after` is the last seq of the previous page. */
+export async function readAudit(db: D1Database, opts: { after: number; limit: number; roomId?: string }): Promise<{ entries: AuditEntry[]; nextAfter: number | null }> {
+  const room = opts.roomId !== undefined;
+  const { results } = await db
+    .prepare(`SELECT * FROM audit_log WHERE seq > ? ${room ? "AND room_id = ?" : ""} ORDER BY seq LIMIT ?`)
+    .bind(...(room ? [opts.after, opts.roomId, opts.limit + 1] : [opts.after, opts.limit + 1]))
+    .all<{ seq: number; id: string; ts: number; actor: string; action: string; room_id: string | null; target: string | null; detail: string | null }>();
+  const hasMore = results.length > opts.limit;
+  const rows = hasMore ? results.slice(0, opts.limit) : results;
+  return {
+    entries: rows.map((r) => ({ seq: r.seq, id: r.id, ts: new Date(r.ts).toISOString(), actor: r.actor, action: r.action, roomId: r.room_id, target: r.target, detail: r.detail })),
+    nextAfter: hasMore ? rows[rows.length - 1]!.seq : null,
+  };
+}
+
+/** Rooms the user is a member of, per the index. */
+export async function roomsOfUser(db: D1Database, userId: string): Promise<string[]> {
+  const { results } = await db.prepare("SELECT room_id FROM memberships WHERE user_id = ?").bind(userId).all<{ room_id: string }>();
+  return results.map((r) => r.room_id);
+}

@@ -1,0 +1,146 @@
+/**
+ * The deployment admin API: legal holds, the audit log, erasure. Admins are
+ * users whose token carries the admin claim (AUTH_ADMIN_CLAIM, default `admin`).
+ */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import { RoomId, UserId } from "../../protocol";
+import { auditStatement, listHolds, placeHold, readAudit, releaseHold, roomsOfUser, stillHeld } from "../../db/compliance";
+import type { AppEnv } from "../context";
+import { ApiError, unwrap } from "../errors";
+import { bearer, errorResponses, json, roomStub } from "./shared";
+
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.get("identity").admin) throw new ApiError("forbidden", "deployment admins only");
+  await next();
+};
+
+const Hold = z.object({
+  holdId: z.string(),
+  kind: z.enum(["room", "user"]),
+  target: z.string(),
+  reason: z.string().nullable(),
+  placedBy: z.string(),
+  placedTs: z.string(),
+  releasedBy: z.string().nullable(),
+  releasedTs: z.string().nullable(),
+});
+const PlaceHoldBody = z.union([
+  z.object({ roomId: RoomId, reason: z.string().max(500).optional() }),
+  z.object({ userId: UserId, reason: z.string().max(500).optional() }),
+]);
+const AuditEntry = z.object({
+  seq: z.number(),
+  id: z.string(),
+  ts: z.string(),
+  actor: z.string(),
+  action: z.string(),
+  roomId: z.string().nullable(),
+  target: z.string().nullable(),
+  detail: z.string().nullable(),
+});
+
+export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/admin/holds",
+      summary: "Place a legal hold on a room or a user: their content is never purged while it holds",
+      security: bearer,
+      request: { body: { content: { "application/json": { schema: PlaceHoldBody } }, required: true } },
+      responses: { 201: json(Hold, "The hold"), ...errorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const admin = c.get("identity").userId;
+      const reason = body.reason ?? null;
+      if ("roomId" in body) {
+        // The room is the source of truth for its own purges: tell it first.
+        unwrap(await roomStub(c.env, body.roomId).setHold(admin, true));
+        return c.json(await placeHold(c.env.DB, "room", body.roomId, reason, admin), 201);
+      }
+      return c.json(await placeHold(c.env.DB, "user", body.userId, reason, admin), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/admin/holds",
+      summary: "Legal holds, newest first (active only unless all=true)",
+      security: bearer,
+      request: { query: z.object({ all: z.enum(["true", "false"]).optional() }) },
+      responses: { 200: json(z.object({ holds: z.array(Hold) }), "Holds"), ...errorResponses },
+    }),
+    async (c) => c.json({ holds: await listHolds(c.env.DB, c.req.valid("query").all !== "true") }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/admin/holds/{holdId}",
+      summary: "Release a hold; held content is then purged on schedule",
+      security: bearer,
+      request: { params: z.object({ holdId: z.string().max(64) }) },
+      responses: { 200: json(Hold, "The released hold"), ...errorResponses },
+    }),
+    async (c) => {
+      const admin = c.get("identity").userId;
+      const hold = await releaseHold(c.env.DB, c.req.valid("param").holdId, admin);
+      if (!hold) throw new ApiError("not_found", "no such hold");
+      if (hold.kind === "room" && !(await stillHeld(c.env.DB, "room", hold.target))) {
+        unwrap(await roomStub(c.env, hold.target).setHold(admin, false));
+      }
+      if (hold.kind === "user") {
+        // Rooms re-check user holds on their own schedule; nudge the user's current rooms now.
+        for (const roomId of await roomsOfUser(c.env.DB, hold.target)) await roomStub(c.env, roomId).recheckHolds();
+      }
+      return c.json(hold, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/admin/audit",
+      summary: "The audit log, oldest first: deletions, edits, restores, purges, holds, erasures",
+      security: bearer,
+      request: {
+        query: z.object({
+          after: z.coerce.number().int().min(0).optional(),
+          limit: z.coerce.number().int().min(1).max(500).optional(),
+          roomId: RoomId.optional(),
+        }),
+      },
+      responses: { 200: json(z.object({ entries: z.array(AuditEntry), nextAfter: z.number().nullable() }), "Entries"), ...errorResponses },
+    }),
+    async (c) => {
+      const q = c.req.valid("query");
+      return c.json(await readAudit(c.env.DB, { after: q.after ?? 0, limit: q.limit ?? 100, ...(q.roomId ? { roomId: q.roomId } : {}) }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/admin/users/{userId}/erase",
+      summary: "Erase a user: tombstone their messages in every room they are in, remove them, drop their sync log",
+      description: "Content protected by a legal hold on the room or the user is kept out of reach until the hold is released.",
+      security: bearer,
+      request: { params: z.object({ userId: UserId }) },
+      responses: { 200: json(z.object({ userId: UserId, rooms: z.number(), messages: z.number() }), "Erased"), ...errorResponses },
+    }),
+    async (c) => {
+      const admin = c.get("identity").userId;
+      const { userId } = c.req.valid("param");
+      const rooms = await roomsOfUser(c.env.DB, userId);
+      let messages = 0;
+      for (const roomId of rooms) messages += (await roomStub(c.env, roomId).eraseUser(admin, userId)).messages;
+      await c.env.DB.batch([
+        c.env.DB.prepare("DELETE FROM sync_log WHERE user_id = ?").bind(userId),
+        auditStatement(c.env.DB, { actor: admin, action: "user_erased", roomId: null, target: userId, detail: `${rooms.length} rooms, ${messages} messages`, ts: Date.now() }),
+      ]);
+      return c.json({ userId, rooms: rooms.length, messages }, 200);
+    },
+  );
+}
