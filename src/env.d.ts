@@ -17,6 +17,7 @@ declare namespace Cloudflare {
     ROOM_UNDO_WINDOW_MS?: string;
     HOLD_RECHECK_MS?: string;
     LARGE_ROOM_MEMBERS?: string;
+    PRESENCE_GRACE_MS?: string;
     SYNC_RETENTION_DAYS?: string;
   }
 }

@@ -190,6 +190,48 @@ export class ChatClient {
     return this.#transport.request<SyncPage>("GET", `/api/sync${cursor ? `?cursor=${encodeURIComponent(cursor)}` : ""}`);
   }
 
+  /** Each member's presence: `{ userId, online, devices, lastSeen }`. */
+  async presence(roomId: string): Promise<Array<{ userId: string; online: boolean; devices: number; lastSeen: string | null }>> {
+    const result = await this.#transport.request<{ presence: Array<{ userId: string; online: boolean; devices: number; lastSeen: string | null }> }>(
+      "GET",
+      `${roomPath(roomId)}/presence`,
+    );
+    return result.presence;
+  }
+
+  /** "nobody": others always see you offline, with no last-seen time. Applies to every room at once. */
+  async setPresenceVisibility(visibility: "everyone" | "nobody"): Promise<void> {
+    await this.#transport.request("PATCH", "/api/me/settings", { presenceVisibility: visibility });
+  }
+
+  /** "nobody": your read position is shared with your own devices only. */
+  async setReadReceiptVisibility(visibility: "everyone" | "nobody"): Promise<void> {
+    await this.#transport.request("PATCH", "/api/me/settings", { readReceiptVisibility: visibility });
+  }
+
+  /** Tells members you are typing; call it as the user types (it is rate limited and expires after 10 s). */
+  async setTyping(roomId: string): Promise<void> {
+    if (this.#liveSubscription(roomId)?.sendFrame({ type: "typing" })) return;
+    await this.#transport.request("POST", `${roomPath(roomId)}/typing`);
+  }
+
+  /** Marks the room read up to and including `seq`. Only moves forward. */
+  async markRead(roomId: string, seq: number): Promise<void> {
+    if (this.#liveSubscription(roomId)?.sendFrame({ type: "read", seq })) return;
+    await this.#transport.request("POST", `${roomPath(roomId)}/read`, { seq });
+  }
+
+  /** Every member's read position (private ones excluded). */
+  async receipts(roomId: string): Promise<Array<{ userId: string; seq: number }>> {
+    const result = await this.#transport.request<{ receipts: Array<{ userId: string; seq: number }> }>("GET", `${roomPath(roomId)}/receipts`);
+    return result.receipts;
+  }
+
+  #liveSubscription(roomId: string): Subscription | undefined {
+    for (const sub of this.#subscriptions) if (sub.roomId === roomId && sub.state === "live") return sub;
+    return undefined;
+  }
+
   /** Member ids in join order. */
   async activeUsers(roomId: string): Promise<string[]> {
     const result = await this.#transport.request<ActiveUsers>("GET", `${roomPath(roomId)}/active-users`);

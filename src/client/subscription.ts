@@ -45,6 +45,15 @@ export interface SubscribeHandlers {
    * position you resumed from no longer exists. Reload history if you show it.
    */
   onReset?(info: { epoch: string; seq: number }): void;
+  /** A member came online or went offline (after a grace period). Hidden users never appear. */
+  onPresence?(presence: { userId: string; online: boolean; devices: number; lastSeen: string | null }): void;
+  /**
+   * Someone started (`typing: true`) or stopped typing. Stopping is reported
+   * when their notice expires (10 s without a refresh) or their message arrives.
+   */
+  onTyping?(typing: { userId: string; typing: boolean; expiresTs?: string }): void;
+  /** A member read up to and including `seq` (yours too, from your other devices). */
+  onReceipt?(receipt: { userId: string; seq: number }): void;
   /** The subscription ended for good (e.g. not_member). It will not reconnect. */
   onError?(error: ChatError): void;
 }
@@ -81,6 +90,7 @@ export class Subscription {
   #socket: WebSocketLike | null = null;
   #state: ConnectionState = "connecting";
   #deletedAnnounced = false;
+  #typing = new Map<string, ReturnType<typeof setTimeout>>();
   #live!: { resolve: () => void; reject: (error: ChatError) => void; settled: boolean };
   readonly ready: Promise<void>;
 
@@ -119,9 +129,24 @@ export class Subscription {
     return this.#state;
   }
 
+  /** Users currently typing here (their notices have not expired). */
+  get typingUsers(): string[] {
+    return [...this.#typing.keys()];
+  }
+
+  /** Sends a frame on the live socket; false when there is none right now. */
+  sendFrame(frame: object): boolean {
+    const socket = this.#socket;
+    if (!socket || socket.readyState !== 1 || this.#state !== "live") return false;
+    socket.send(JSON.stringify(frame));
+    return true;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const timer of this.#typing.values()) clearTimeout(timer);
+    this.#typing.clear();
     this.#socket?.close(1000, "closed by client");
     this.#settle(new ChatError("cancelled", "subscription closed"));
   }
@@ -266,6 +291,20 @@ export class Subscription {
         }
         this.#apply(frame.event);
         return false;
+      case "presence":
+        this.handlers.onPresence?.({ userId: frame.userId, online: frame.online, devices: frame.devices, lastSeen: frame.lastSeen });
+        return false;
+      case "typing": {
+        const existing = this.#typing.get(frame.userId);
+        if (existing) clearTimeout(existing);
+        const ms = Math.max(0, Math.min(10_000, Date.parse(frame.expiresTs) - Date.now())) || 10_000;
+        this.#typing.set(frame.userId, setTimeout(() => this.#stopTyping(frame.userId), ms));
+        if (!existing) this.handlers.onTyping?.({ userId: frame.userId, typing: true, expiresTs: frame.expiresTs });
+        return false;
+      }
+      case "receipt":
+        this.handlers.onReceipt?.({ userId: frame.userId, seq: frame.seq });
+        return false;
       case "error":
         if (frame.reqId === null && frame.error.code !== "invalid_request") {
           const error = new ChatError(frame.error.code, frame.error.message);
@@ -277,11 +316,20 @@ export class Subscription {
     }
   }
 
+  #stopTyping(userId: string): void {
+    const timer = this.#typing.get(userId);
+    if (!timer) return;
+    clearTimeout(timer);
+    this.#typing.delete(userId);
+    this.handlers.onTyping?.({ userId, typing: false });
+  }
+
   #apply(event: RoomEvent): void {
     this.#lastSeq = event.seq;
     this.handlers.onEvent?.(event);
     switch (event.type) {
       case "message":
+        this.#stopTyping(event.message.sender);
         return this.handlers.onMessage?.(event.message);
       case "message_edited":
         return this.handlers.onMessageEdited?.(event.message);

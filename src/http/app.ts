@@ -17,6 +17,7 @@ import { messageRoutes } from "./routes/messages";
 import { roomRoutes } from "./routes/rooms";
 import { adminRoutes, requireAdmin } from "./routes/admin";
 import { syncRoutes } from "./routes/sync";
+import { presenceRoutes } from "./routes/presence";
 import { errorResponses, json, roomStub } from "./routes/shared";
 
 /** Request bodies are small JSON; anything bigger is refused before it is read. */
@@ -110,10 +111,12 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("/api/rooms/*", async (c, next) => (c.req.path.endsWith("/ws") ? next() : requireUser(c, next)));
   app.use("/api/direct/*", requireUser);
   app.use("/api/sync", requireUser);
+  app.use("/api/me/*", requireUser);
   app.use("/api/admin/*", requireUser, requireAdmin);
   roomRoutes(app);
   messageRoutes(app);
   syncRoutes(app);
+  presenceRoutes(app);
   adminRoutes(app);
 
   app.notFound(() => new ApiError("not_found", "no such route").toResponse());

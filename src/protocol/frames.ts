@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ClientMessageId } from "./ids";
+import { ClientMessageId, UserId } from "./ids";
 import { Message, RoomEvent } from "./messages";
 import { ErrorResponse } from "./http";
 
@@ -34,6 +34,10 @@ export const ClientFrame = z.discriminatedUnion("type", [
    * lag cap behind is closed with 4008 (it resumes from its position).
    */
   z.object({ type: z.literal("progress"), seq: z.number().int().min(0) }),
+  /** The user is typing. Repeat at most every few seconds while they type; expires after 10 s. */
+  z.object({ type: z.literal("typing") }),
+  /** Read up to and including `seq`. Only moves forward; batched by the room. */
+  z.object({ type: z.literal("read"), seq: z.number().int().min(0) }),
 ]);
 export type ClientFrame = z.infer<typeof ClientFrame>;
 
@@ -73,6 +77,25 @@ export const ServerFrame = z.discriminatedUnion("type", [
     error: ErrorResponse.shape.error,
   }),
   z.object({ type: z.literal("pong"), reqId: z.string().optional() }),
+  /**
+   * Audience: every live socket. Ephemeral (no seq, never stored): a member came
+   * online, or went offline after the grace period. Hidden users never appear.
+   */
+  z.object({
+    type: z.literal("presence"),
+    roomId: z.string(),
+    userId: UserId,
+    online: z.boolean(),
+    devices: z.number().int(),
+    lastSeen: z.string().nullable(),
+  }),
+  /** Audience: live sockets of other users. Ephemeral, dropped first for backed-up sockets. */
+  z.object({ type: z.literal("typing"), roomId: z.string(), userId: UserId, expiresTs: z.string() }),
+  /**
+   * Audience: every live socket (the reader's own devices only, for private
+   * readers and in large rooms). The user has read up to and including `seq`.
+   */
+  z.object({ type: z.literal("receipt"), roomId: z.string(), userId: UserId, seq: z.number().int() }),
 ]);
 export type ServerFrame = z.infer<typeof ServerFrame>;
 

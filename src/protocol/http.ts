@@ -104,6 +104,30 @@ export const SyncPage = z.object({
   hasMore: z.boolean(),
 });
 
+export const PresenceEntry = z.object({
+  userId: UserId,
+  online: z.boolean(),
+  /** Live connections of the user in this room. */
+  devices: z.number().int(),
+  /** When the user was last online here; null while online, if never, or if hidden. */
+  lastSeen: Timestamp.nullable(),
+});
+export const PresenceList = z.object({ roomId: RoomId, presence: z.array(PresenceEntry) });
+
+export const ReadBody = z.object({ seq: z.number().int().min(0) });
+export const ReadResult = z.object({ roomId: RoomId, seq: z.number().int() });
+export const Receipt = z.object({ userId: UserId, seq: z.number().int() });
+export const ReceiptList = z.object({ roomId: RoomId, receipts: z.array(Receipt) });
+
+export const Visibility = z.enum(["everyone", "nobody"]);
+export const SettingsBody = z.object({
+  /** "nobody": others always see you offline, with no last-seen time. */
+  presenceVisibility: Visibility.optional(),
+  /** "nobody": your read position is shown to nobody but your own devices. */
+  readReceiptVisibility: Visibility.optional(),
+});
+export const Settings = z.object({ presenceVisibility: Visibility, readReceiptVisibility: Visibility });
+
 export const DevTokenBody = z.object({ userId: UserId, admin: z.boolean().optional() });
 export const DevToken = z.object({ token: z.string() });
 
@@ -125,3 +149,12 @@ export type SyncEventType = z.infer<typeof SyncEventType>;
 export type SyncEvent = z.infer<typeof SyncEvent>;
 export type SyncQuery = z.infer<typeof SyncQuery>;
 export type SyncPage = z.infer<typeof SyncPage>;
+export type PresenceEntry = z.infer<typeof PresenceEntry>;
+export type PresenceList = z.infer<typeof PresenceList>;
+export type ReadBody = z.infer<typeof ReadBody>;
+export type ReadResult = z.infer<typeof ReadResult>;
+export type Receipt = z.infer<typeof Receipt>;
+export type ReceiptList = z.infer<typeof ReceiptList>;
+export type Visibility = z.infer<typeof Visibility>;
+export type SettingsBody = z.infer<typeof SettingsBody>;
+export type Settings = z.infer<typeof Settings>;

@@ -13,6 +13,8 @@ export interface RoomLimits {
   holdRecheckMs: number;
   /** Above this many members, activity is not fanned out to members' sync logs. */
   largeRoomMembers: number;
+  /** How long after a user's last socket closes they are announced offline. */
+  presenceGraceMs: number;
 }
 
 function intVar(value: unknown, fallback: number): number {
@@ -29,5 +31,6 @@ export function roomLimits(env: Partial<Record<string, unknown>>): RoomLimits {
     undoWindowMs: intVar(env.ROOM_UNDO_WINDOW_MS, 10 * 60_000),
     holdRecheckMs: intVar(env.HOLD_RECHECK_MS, 60 * 60_000),
     largeRoomMembers: intVar(env.LARGE_ROOM_MEMBERS, 100),
+    presenceGraceMs: intVar(env.PRESENCE_GRACE_MS, 15_000),
   };
 }

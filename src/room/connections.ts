@@ -87,6 +87,29 @@ export class LiveSockets {
     return this.#load().size;
   }
 
+  /** Live sockets of one user here: their devices. */
+  devicesOf(userId: string): number {
+    let n = 0;
+    for (const entry of this.#load().values()) if (entry.state.userId === userId) n++;
+    return n;
+  }
+
+  /**
+   * Sends an ephemeral frame (presence, typing, receipts): never stored, so a
+   * socket that is already `dropLag` events behind simply does not get it —
+   * under load these go first, before anything that matters.
+   */
+  broadcastEphemeral(frame: ServerFrame, head: number, options: { onlyUser?: string; exceptUser?: string; dropLag?: number } = {}): void {
+    const text = JSON.stringify(frame);
+    for (const entry of this.#load().values()) {
+      const user = entry.state.userId;
+      if (options.onlyUser !== undefined && user !== options.onlyUser) continue;
+      if (options.exceptUser !== undefined && user === options.exceptUser) continue;
+      if (options.dropLag !== undefined && head - entry.state.acked > options.dropLag) continue;
+      sendRaw(entry.connection, text);
+    }
+  }
+
   /**
    * Serialises a frame once and sends it to every live socket. A socket more
    * than `lagCap` events behind what it acknowledged is a consumer that cannot

@@ -22,7 +22,7 @@ import {
 import type { RoomLimits } from "./config";
 import { EventLog } from "./event-log";
 import { type HistoryRequest, type HistoryResult, readHistory } from "./history";
-import { Members } from "./members";
+import { Members, type PrivacySettings } from "./members";
 import { Outbox } from "./outbox";
 
 export interface RoomMeta {
@@ -102,22 +102,22 @@ export class RoomCore {
     return ok(member.role as Role);
   }
 
-  create(userId: string): Result<{ roomId: string; kind: RoomKind; role: Role }> {
+  create(userId: string, privacy?: PrivacySettings): Result<{ roomId: string; kind: RoomKind; role: Role }> {
     if (this.roomId.startsWith(DIRECT_ROOM_PREFIX)) {
       return fail("invalid_request", `room ids starting with "${DIRECT_ROOM_PREFIX}" are reserved for direct rooms`);
     }
     if (this.#meta?.deletedTs != null) return fail("room_deleted", `room ${this.roomId} was deleted; its id cannot be reused`);
     if (this.#meta) return fail("room_exists", `room ${this.roomId} already exists`);
     this.#initialise("group", userId);
-    this.#addMember(userId, "owner");
+    this.#addMember(userId, "owner", privacy);
     return ok({ roomId: this.roomId, kind: "group", role: "owner" });
   }
 
   /** Creates the direct room of two users on first use; either side gets the same room. */
-  openDirect(userId: string, otherId: string): Result<{ roomId: string; kind: "direct"; members: string[] }> {
+  openDirect(userId: string, otherId: string, privacy?: Record<string, PrivacySettings>): Result<{ roomId: string; kind: "direct"; members: string[] }> {
     if (!this.#meta) {
       this.#initialise("direct", userId);
-      for (const id of [userId, otherId].sort()) this.#addMember(id, "member");
+      for (const id of [userId, otherId].sort()) this.#addMember(id, "member", privacy?.[id]);
     }
     const room = this.requireRoom();
     if (!room.ok) return room;
@@ -127,12 +127,12 @@ export class RoomCore {
     return ok({ roomId: this.roomId, kind: "direct", members: [...members].sort() });
   }
 
-  join(userId: string): Result<{ roomId: string; joined: boolean }> {
+  join(userId: string, privacy?: PrivacySettings): Result<{ roomId: string; joined: boolean }> {
     const room = this.requireRoom();
     if (!room.ok) return room;
     if (this.members.has(userId)) return ok({ roomId: this.roomId, joined: false });
     if (room.value.kind === "direct") return fail("forbidden", "nobody else may join a direct room");
-    this.#addMember(userId, "member");
+    this.#addMember(userId, "member", privacy);
     return ok({ roomId: this.roomId, joined: true });
   }
 
@@ -377,10 +377,10 @@ export class RoomCore {
     this.#meta = { ...(this.#meta ?? ({} as RoomMeta)), ...patch };
   }
 
-  #addMember(userId: string, role: Role): void {
+  #addMember(userId: string, role: Role, privacy?: PrivacySettings): void {
     const event = this.log.appendMembership("member_joined", userId, role);
     const ts = Date.parse(event.ts);
-    this.members.add(userId, role, ts, event.seq);
+    this.members.add(userId, role, ts, event.seq, privacy);
     this.outbox.put(`member:${userId}`, { op: "member", roomId: this.roomId, userId, role, joinedTs: ts, seq: event.seq });
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);

@@ -16,7 +16,21 @@ export function maxFrameBytes(core: RoomCore): number {
   return core.limits.maxMessageBytes * 6 + 4096;
 }
 
-export function handleFrame(core: RoomCore, sockets: LiveSockets, connection: RoomConnection, raw: string | ArrayBuffer | ArrayBufferView): void {
+/** What frames can ask of the room beyond its core rules. */
+export interface FrameActions {
+  /** A socket of the user went live (presence). */
+  live(userId: string): void;
+  typing(userId: string): ErrorBody | null;
+  markRead(userId: string, seq: number): ErrorBody | null;
+}
+
+export function handleFrame(
+  core: RoomCore,
+  sockets: LiveSockets,
+  actions: FrameActions,
+  connection: RoomConnection,
+  raw: string | ArrayBuffer | ArrayBufferView,
+): void {
   const state = sockets.get(connection);
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
   if (typeof raw !== "string") return sendError(connection, null, { code: "invalid_request", message: "frames must be JSON text" });
@@ -41,7 +55,17 @@ export function handleFrame(core: RoomCore, sockets: LiveSockets, connection: Ro
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   switch (frame.type) {
     case "hello":
-      return hello(core, sockets, connection, state.userId, frame.protocol, frame.after);
+      hello(core, sockets, connection, state.userId, frame.protocol, frame.after);
+      if (sockets.get(connection)?.live) actions.live(state.userId);
+      return;
+    case "typing": {
+      const error = actions.typing(state.userId);
+      return error ? sendError(connection, null, error) : undefined;
+    }
+    case "read": {
+      const error = actions.markRead(state.userId, frame.seq);
+      return error ? sendError(connection, null, error) : undefined;
+    }
     case "progress":
       if (state.live && frame.seq > state.acked) sockets.set(connection, { ...state, acked: Math.min(frame.seq, core.log.head), since: Date.now() });
       return;

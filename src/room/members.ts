@@ -6,6 +6,15 @@ export interface MemberRow extends Record<string, SqlStorageValue> {
   role: string;
   joined_ts: number;
   join_seq: number;
+  read_seq: number;
+  last_seen: number | null;
+  presence_hidden: number;
+  receipts_private: number;
+}
+
+export interface PrivacySettings {
+  presenceHidden: boolean;
+  receiptsPrivate: boolean;
 }
 
 export class Members {
@@ -19,13 +28,25 @@ export class Members {
     return this.get(userId) !== null;
   }
 
-  add(userId: string, role: Role, joinedTs: number, joinSeq: number): void {
+  add(userId: string, role: Role, joinedTs: number, joinSeq: number, privacy?: PrivacySettings): void {
     this.sql.exec(
-      "INSERT INTO members (user_id, role, joined_ts, join_seq) VALUES (?, ?, ?, ?)",
+      "INSERT INTO members (user_id, role, joined_ts, join_seq, read_seq, presence_hidden, receipts_private) VALUES (?, ?, ?, ?, ?, ?, ?)",
       userId,
       role,
       joinedTs,
       joinSeq,
+      joinSeq,
+      privacy?.presenceHidden ? 1 : 0,
+      privacy?.receiptsPrivate ? 1 : 0,
+    );
+  }
+
+  setPrivacy(userId: string, privacy: PrivacySettings): void {
+    this.sql.exec(
+      "UPDATE members SET presence_hidden = ?, receipts_private = ? WHERE user_id = ?",
+      privacy.presenceHidden ? 1 : 0,
+      privacy.receiptsPrivate ? 1 : 0,
+      userId,
     );
   }
 

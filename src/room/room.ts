@@ -25,7 +25,10 @@ import {
 import { roomLimits } from "./config";
 import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, userTag } from "./connections";
 import { type Actor, RoomCore } from "./core";
-import { handleFrame } from "./frames";
+import { type FrameActions, handleFrame } from "./frames";
+import type { PrivacySettings } from "./members";
+import { Presence } from "./presence";
+import { RECEIPT_BATCH_MS, Receipts } from "./receipts";
 import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
 import { migrate } from "./schema";
@@ -34,12 +37,23 @@ import { consumeTicket, issueTicket } from "./tickets";
 const USER_HEADER = "x-chat-user";
 /** How often a room with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
+/** Typing notices expire on clients after this long without a refresh. */
+const TYPING_TTL_MS = 10_000;
+/** At most one typing notice per user per this interval is passed on. */
+const TYPING_MIN_INTERVAL_MS = 2_000;
+/** Sockets this many events behind their acknowledged position get no ephemeral frames. */
+const EPHEMERAL_DROP_LAG = 50;
 
 export class Room extends Server<Env> {
   static override options = { hibernate: true };
 
   readonly core: RoomCore;
   readonly sockets: LiveSockets;
+  readonly presence: Presence;
+  readonly receipts: Receipts;
+  /** Last typing notice per user: in memory only, as typing itself is. */
+  #typingAt = new Map<string, number>();
+  readonly #frameActions: FrameActions;
   /** Where the outbox writes; tests swap in a failing database to prove retries. */
   indexDb: D1Database;
   #flushAttempt = 0;
@@ -63,6 +77,16 @@ export class Room extends Server<Env> {
       },
     });
     this.sockets = new LiveSockets(() => this.getConnections<SocketState>());
+    const limits = this.core.limits;
+    this.presence = new Presence(ctx.storage.sql, this.core.roomId, this.core.members, this.sockets, limits.presenceGraceMs, (frame) =>
+      this.sockets.broadcastEphemeral(frame, this.core.log.head, { dropLag: EPHEMERAL_DROP_LAG }),
+    );
+    this.receipts = new Receipts(ctx.storage.sql, this.core.roomId, this.core.members, limits.largeRoomMembers);
+    this.#frameActions = {
+      live: (userId) => this.presence.connected(userId),
+      typing: (userId) => this.#typing(userId),
+      markRead: (userId, seq) => this.#markRead(userId, seq),
+    };
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
     });
@@ -72,16 +96,44 @@ export class Room extends Server<Env> {
 
   // ---- RPC, called by the Worker after it has authenticated the user -------
 
-  create(userId: string) {
-    return this.core.create(userId);
+  create(userId: string, privacy?: PrivacySettings) {
+    return this.core.create(userId, privacy);
   }
 
-  openDirect(userId: string, otherId: string) {
-    return this.core.openDirect(userId, otherId);
+  openDirect(userId: string, otherId: string, privacy?: Record<string, PrivacySettings>) {
+    return this.core.openDirect(userId, otherId, privacy);
   }
 
-  join(userId: string) {
-    return this.core.join(userId);
+  join(userId: string, privacy?: PrivacySettings) {
+    return this.core.join(userId, privacy);
+  }
+
+  presenceList(userId: string): Result<{ roomId: string; presence: ReturnType<Presence["list"]> }> {
+    const member = this.core.requireMember(userId);
+    if (!member.ok) return member;
+    return ok({ roomId: this.core.roomId, presence: this.presence.list(userId) });
+  }
+
+  receiptList(userId: string): Result<{ roomId: string; receipts: ReturnType<Receipts["list"]> }> {
+    const member = this.core.requireMember(userId);
+    if (!member.ok) return member;
+    return ok({ roomId: this.core.roomId, receipts: this.receipts.list(userId) });
+  }
+
+  markRead(userId: string, seq: number): Result<{ roomId: string; seq: number }> {
+    const error = this.#markRead(userId, seq);
+    if (error) return { ok: false, error };
+    return ok({ roomId: this.core.roomId, seq: this.receipts.list(userId).find((r) => r.userId === userId)?.seq ?? 0 });
+  }
+
+  typing(userId: string): Result<{ roomId: string }> {
+    const error = this.#typing(userId);
+    return error ? { ok: false, error } : ok({ roomId: this.core.roomId });
+  }
+
+  /** The user changed a privacy setting: applies to this room at once. */
+  applyPrivacy(userId: string, privacy: PrivacySettings): void {
+    if (this.core.members.has(userId)) this.core.members.setPrivacy(userId, privacy);
   }
 
   leave(userId: string) {
@@ -192,16 +244,46 @@ export class Room extends Server<Env> {
   }
 
   override onClose(connection: Connection<SocketState>): void {
-    this.sockets.delete(connection);
+    this.#gone(connection);
   }
 
   override onError(connection: Connection<SocketState>): void {
+    this.#gone(connection);
+  }
+
+  /** A socket is gone (closed, errored or swept): presence learns of it once. */
+  #gone(connection: RoomConnection): void {
+    const state = this.sockets.get(connection);
+    const wasLive = state?.live === true;
     this.sockets.delete(connection);
+    if (!wasLive || !state) return;
+    const due = this.presence.disconnected(state.userId, Date.now());
+    if (due !== null) this.#scheduleAlarm(due);
+  }
+
+  #typing(userId: string): ErrorBody | null {
+    const member = this.core.requireMember(userId);
+    if (!member.ok) return member.error;
+    const now = Date.now();
+    // Rate limited per user: extra notices inside the interval change nothing for others.
+    if (now - (this.#typingAt.get(userId) ?? 0) < TYPING_MIN_INTERVAL_MS) return null;
+    this.#typingAt.set(userId, now);
+    const frame = { type: "typing", roomId: this.core.roomId, userId, expiresTs: new Date(now + TYPING_TTL_MS).toISOString() } as const;
+    this.sockets.broadcastEphemeral(frame, this.core.log.head, { exceptUser: userId, dropLag: EPHEMERAL_DROP_LAG });
+    return null;
+  }
+
+  #markRead(userId: string, seq: number): ErrorBody | null {
+    const member = this.core.requireMember(userId);
+    if (!member.ok) return member.error;
+    const { scheduled } = this.receipts.mark(userId, seq, this.core.log.head);
+    if (scheduled) this.#scheduleAlarm(Date.now() + RECEIPT_BATCH_MS);
+    return null;
   }
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
     try {
-      handleFrame(this.core, this.sockets, connection, message);
+      handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
     } catch (error) {
       // Never let one frame take the room down; the client learns its request failed.
       console.error(JSON.stringify({ event: "frame_failed", room: this.core.roomId, error: String(error) }));
@@ -236,7 +318,13 @@ export class Room extends Server<Env> {
   /** Runs at least once per schedule, maybe more: every step here is idempotent. */
   override async onAlarm(): Promise<void> {
     this.#alarmAt = null;
+    const now = Date.now();
     this.#sweepDeadSockets();
+    this.receipts.flush((frame, onlyUser) =>
+      this.sockets.broadcastEphemeral(frame, this.core.log.head, onlyUser === null ? {} : { onlyUser }),
+    );
+    const presenceDue = this.presence.flushDue(now);
+    if (presenceDue !== null) this.#scheduleAlarm(presenceDue);
     await this.#purge();
     if (this.core.outbox.pending > 0) {
       const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt);
@@ -282,7 +370,7 @@ export class Room extends Server<Env> {
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(connection)?.getTime() ?? 0;
       const lastHeard = Math.max(pinged, state?.since ?? 0);
       if (now - lastHeard > this.core.limits.heartbeatTimeoutMs) {
-        this.sockets.delete(connection);
+        this.#gone(connection as RoomConnection);
         closeQuietly(connection as RoomConnection, CloseCodes.heartbeatTimeout, "heartbeat timeout");
       }
     }

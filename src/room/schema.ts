@@ -64,6 +64,16 @@ const upgrades: string[] = [
     queued_ts INTEGER NOT NULL
   );
   `,
+  `
+  -- Presence, privacy and read positions, per member of this room.
+  ALTER TABLE members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE members ADD COLUMN last_seen INTEGER;
+  ALTER TABLE members ADD COLUMN presence_hidden INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE members ADD COLUMN receipts_private INTEGER NOT NULL DEFAULT 0;
+  -- Users whose last socket closed: announced offline once the grace period passes
+  -- without a new connection (a flapping connection announces nothing).
+  CREATE TABLE presence_pending (user_id TEXT PRIMARY KEY, left_ts INTEGER NOT NULL, due_ts INTEGER NOT NULL);
+  `,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -2,6 +2,7 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { ActiveUsers, CreateRoomBody, DeleteRoomResult, DirectRoom, RestoreRoomResult, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
 import { listRooms } from "../../db/room-index";
+import { readPrivacy } from "../../db/settings";
 import { directRoomId } from "../../room/direct";
 import type { AppEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
@@ -19,7 +20,8 @@ export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const { roomId } = c.req.valid("json");
-      const result = unwrap(await roomStub(c.env, roomId).create(c.get("identity").userId));
+      const userId = c.get("identity").userId;
+      const result = unwrap(await roomStub(c.env, roomId).create(userId, await readPrivacy(c.env.DB, userId)));
       return c.json(result, 201);
     },
   );
@@ -46,7 +48,8 @@ export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const { roomId } = c.req.valid("param");
-      return c.json(unwrap(await roomStub(c.env, roomId).join(c.get("identity").userId)), 200);
+      const userId = c.get("identity").userId;
+      return c.json(unwrap(await roomStub(c.env, roomId).join(userId, await readPrivacy(c.env.DB, userId))), 200);
     },
   );
 
@@ -141,7 +144,8 @@ export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
       const { userId: other } = c.req.valid("param");
       if (other === me) throw new ApiError("invalid_request", "a direct room needs another user");
       const roomId = await directRoomId(me, other);
-      return c.json(unwrap(await roomStub(c.env, roomId).openDirect(me, other)), 200);
+      const [mine, theirs] = await Promise.all([readPrivacy(c.env.DB, me), readPrivacy(c.env.DB, other)]);
+      return c.json(unwrap(await roomStub(c.env, roomId).openDirect(me, other, { [me]: mine, [other]: theirs })), 200);
     },
   );
 }
