@@ -1,6 +1,6 @@
 /** Helpers for integration tests: tokens, JSON requests and sockets through the real Worker. */
 import { SELF } from "cloudflare:test";
-import { ServerFrame } from "../src/protocol";
+import { HEARTBEAT_RESPONSE, ServerFrame } from "../src/protocol";
 
 const BASE = "https://chat.test";
 
@@ -56,12 +56,28 @@ export async function user(userId: string) {
 /** A WebSocket opened through the Worker with a fresh connect ticket, collecting parsed frames. */
 export class TestSocket {
   readonly frames: ServerFrame[] = [];
+  /** Every text frame as received, valid or not (heartbeat replies are plain text). */
+  readonly raw: string[] = [];
+  /** Frames that are neither a heartbeat reply nor a valid ServerFrame; waitFor fails on them. */
+  readonly invalid: Array<{ data: unknown; error: string }> = [];
   closed: { code: number; reason: string } | null = null;
   #waiters: Array<() => void> = [];
+  #pings = 0;
 
   constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (e) => {
-      this.frames.push(ServerFrame.parse(JSON.parse(e.data as string)));
+      if (typeof e.data !== "string") {
+        this.invalid.push({ data: e.data, error: "binary frame from server" });
+      } else {
+        this.raw.push(e.data);
+        if (e.data !== HEARTBEAT_RESPONSE) {
+          try {
+            this.frames.push(ServerFrame.parse(JSON.parse(e.data)));
+          } catch (error) {
+            this.invalid.push({ data: e.data, error: String(error) });
+          }
+        }
+      }
       this.#wake();
     });
     ws.addEventListener("close", (e) => {
@@ -86,6 +102,7 @@ export class TestSocket {
   async waitFor(predicate: (f: ServerFrame) => boolean, ms = 3000, from = 0): Promise<ServerFrame> {
     const deadline = Date.now() + ms;
     for (;;) {
+      if (this.invalid.length > 0) throw new Error(`server sent an invalid frame: ${JSON.stringify(this.invalid[0])}`);
       const found = this.frames.slice(from).find(predicate);
       if (found) return found;
       if (this.closed) throw new Error(`socket closed (${this.closed.code} ${this.closed.reason}) while waiting`);
@@ -99,6 +116,26 @@ export class TestSocket {
         });
       });
     }
+  }
+
+  /** Waits until a raw text frame equal to `text` arrives. */
+  async waitForRaw(text: string, ms = 3000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.raw.includes(text)) {
+      if (this.closed) throw new Error(`socket closed (${this.closed.code}) while waiting for ${text}`);
+      if (Date.now() >= deadline) throw new Error(`timed out waiting for raw ${text}; raw: ${JSON.stringify(this.raw)}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /**
+   * A ping/pong round trip. Frames on one socket arrive in order, so once the
+   * pong is here every frame the room sent before it has arrived too.
+   */
+  async sync(ms = 3000): Promise<void> {
+    const reqId = `sync-${++this.#pings}`;
+    this.send({ type: "ping", reqId });
+    await this.waitFor((f) => f.type === "pong" && f.reqId === reqId, ms);
   }
 
   async waitClosed(ms = 3000) {
@@ -130,4 +167,61 @@ export async function connect(token: string, roomId: string, opts: { hello?: boo
     await socket.waitFor((f) => f.type === "live" || f.type === "resync");
   }
   return socket;
+}
+
+// ---- additions for the chat-core suites ---------------------------------------
+
+export { BASE };
+
+let userCounter = 0;
+/** A user id no other test uses (for D1-backed reads such as GET /api/rooms). */
+export const uniqueUser = (prefix = "user") => `${prefix}-${Date.now().toString(36)}-${(userCounter++).toString(36)}`;
+
+/** ISO 8601 UTC with milliseconds, as the wire format promises. */
+export const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** The secret the test Worker is configured with (vitest.config.ts). */
+export const TEST_AUTH_SECRET = "test-only-secret-with-enough-length-0123456789";
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `ms`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 5000, what = "condition"): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Asserts-friendly view of an error answer: `{ status, code }`, plus the message type check. */
+export function errorOf(res: ApiResponse): { status: number; code: unknown; hasMessage: boolean } {
+  const error = res.body?.error;
+  return { status: res.status, code: error?.code, hasMessage: typeof error?.message === "string" && error.message.length > 0 };
+}
+
+/** Opens a raw WebSocket upgrade through the Worker and returns the response, accepted or not. */
+export async function upgrade(url: string, opts: { origin?: string } = {}): Promise<Response> {
+  const headers: Record<string, string> = { Upgrade: "websocket" };
+  if (opts.origin) headers.Origin = opts.origin;
+  return SELF.fetch(`${BASE}${url}`, { headers });
+}
+
+/** Wraps an accepted upgrade response in a TestSocket (without sending hello). */
+export function socketOf(res: Response): TestSocket {
+  if (!res.webSocket) throw new Error(`upgrade failed: ${res.status}`);
+  res.webSocket.accept();
+  return new TestSocket(res.webSocket);
+}
+
+/** Frames of one type, typed. */
+export function framesOf<K extends ServerFrame["type"]>(socket: TestSocket, type: K): Extract<ServerFrame, { type: K }>[] {
+  return socket.frames.filter((f): f is Extract<ServerFrame, { type: K }> => f.type === type);
+}
+
+/** The messages a socket received as live/replayed events, in arrival order. */
+export function messageEvents(socket: TestSocket) {
+  return framesOf(socket, "event").flatMap((f) => (f.event.type === "message" ? [f.event.message] : []));
 }
