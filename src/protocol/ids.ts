@@ -23,7 +23,17 @@ export type UserId = z.infer<typeof UserId>;
 /** Direct (1:1) rooms live under this prefix, which users cannot create by hand. */
 export const DIRECT_ROOM_PREFIX = "dm.";
 
-export const ClientMessageId = z.string().min(1).max(128);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text that can be encoded as UTF-8. A lone UTF-16 surrogate cannot: storage
+ * would replace it, so what was acknowledged would not be what is stored.
+ */
+export function isWellFormedText(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+export const ClientMessageId = z.string().min(1).max(128).refine(isWellFormedText, "clientId is not valid Unicode");
 
 /** ISO 8601 UTC with milliseconds, as produced by Date#toISOString. */
 export const Timestamp = z.iso.datetime({ precision: 3 });

@@ -10,6 +10,7 @@
 import {
   DIRECT_ROOM_PREFIX,
   type ErrorBody,
+  isWellFormedText,
   type Message,
   type Role,
   type RoomEvent,
@@ -344,6 +345,7 @@ export class RoomCore {
 
   #checkContent(content: string): ErrorBody | null {
     if (content.length === 0) return { code: "invalid_request", message: "content must not be empty" };
+    if (!isWellFormedText(content)) return { code: "invalid_request", message: "content is not valid Unicode (lone surrogate)" };
     // A UTF-16 length already over the limit is over it in UTF-8 too: skip the encode.
     if (content.length > this.limits.maxMessageBytes || utf8.encode(content).byteLength > this.limits.maxMessageBytes) {
       return { code: "content_too_large", message: `content is larger than ${this.limits.maxMessageBytes} bytes` };

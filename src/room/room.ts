@@ -304,6 +304,7 @@ export class Room extends Server<Env> {
 
   #revoke(userId: string): void {
     for (const connection of this.getConnections<SocketState>(userTag(userId))) {
+      this.sockets.delete(connection);
       closeQuietly(connection as RoomConnection, CloseCodes.notMember, "no longer a member");
     }
   }
