@@ -19,6 +19,9 @@ export default defineConfig(async () => {
             // Small enough that tests can cross them with a few hundred messages.
             REPLAY_CAP: "100",
             SLOW_CONSUMER_LAG: "300",
+            // Tests send hundreds of messages quickly; rate-limit tests lower these per room.
+            SEND_RATE_PER_SECOND: "10000",
+            SEND_BURST: "10000",
           },
         },
       }),

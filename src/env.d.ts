@@ -18,6 +18,9 @@ declare namespace Cloudflare {
     HOLD_RECHECK_MS?: string;
     LARGE_ROOM_MEMBERS?: string;
     PRESENCE_GRACE_MS?: string;
+    SEND_RATE_PER_SECOND?: string;
+    SEND_BURST?: string;
+    MAX_ROOM_MEMBERS?: string;
     SYNC_RETENTION_DAYS?: string;
   }
 }

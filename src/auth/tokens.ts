@@ -21,6 +21,8 @@ export interface AuthConfig {
 export interface Identity {
   userId: string;
   admin: boolean;
+  /** When the token expires (ms since epoch). */
+  expiresAt: number;
 }
 
 /** Seconds of clock skew tolerated between the token issuer and us. */
@@ -76,7 +78,7 @@ export async function verifyToken(token: string, config: AuthConfig): Promise<Ve
   }
   const userId = UserId.safeParse(payload.sub);
   if (!userId.success) return { ok: false, reason: "token subject is not a valid user id" };
-  return { ok: true, identity: { userId: userId.data, admin: payload[config.adminClaim] === true } };
+  return { ok: true, identity: { userId: userId.data, admin: payload[config.adminClaim] === true, expiresAt: (payload.exp ?? 0) * 1000 } };
 }
 
 function describeJoseError(error: unknown): string {

@@ -227,6 +227,25 @@ export class ChatClient {
     return result.receipts;
   }
 
+  /** Removes a member (owners; admins for plain members). They may join again. */
+  async kick(roomId: string, userId: string): Promise<void> {
+    await this.#transport.request("POST", `${roomPath(roomId)}/members/${encodeURIComponent(userId)}/kick`);
+  }
+
+  /** Removes a member and keeps them out until `unban`. */
+  async ban(roomId: string, userId: string): Promise<void> {
+    await this.#transport.request("POST", `${roomPath(roomId)}/members/${encodeURIComponent(userId)}/ban`);
+  }
+
+  async unban(roomId: string, userId: string): Promise<void> {
+    await this.#transport.request("POST", `${roomPath(roomId)}/members/${encodeURIComponent(userId)}/unban`);
+  }
+
+  /** Owners make members admins (who may delete messages and moderate) or plain members. */
+  async setRole(roomId: string, userId: string, role: "admin" | "member"): Promise<void> {
+    await this.#transport.request("PUT", `${roomPath(roomId)}/members/${encodeURIComponent(userId)}/role`, { role });
+  }
+
   #liveSubscription(roomId: string): Subscription | undefined {
     for (const sub of this.#subscriptions) if (sub.roomId === roomId && sub.state === "live") return sub;
     return undefined;

@@ -9,6 +9,7 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly retryAfter?: number,
+    readonly rateLimit?: { limit: number; remaining: number; reset: number },
   ) {
     super(message);
   }
@@ -18,7 +19,11 @@ export class ApiError extends Error {
   }
 
   static from(body: ErrorBody): ApiError {
-    return new ApiError(body.code, body.message, body.retryAfter);
+    const rateLimit =
+      body.limit !== undefined && body.remaining !== undefined && body.reset !== undefined
+        ? { limit: body.limit, remaining: body.remaining, reset: body.reset }
+        : undefined;
+    return new ApiError(body.code, body.message, body.retryAfter, rateLimit);
   }
 
   toResponse(): Response {
@@ -26,7 +31,13 @@ export class ApiError extends Error {
     const headers = new Headers();
     if (this.retryAfter !== undefined) {
       error.retryAfter = this.retryAfter;
-      headers.set("Retry-After", String(Math.ceil(this.retryAfter)));
+      headers.set("Retry-After", String(Math.max(1, Math.ceil(this.retryAfter))));
+    }
+    if (this.rateLimit) {
+      Object.assign(error, this.rateLimit);
+      headers.set("X-RateLimit-Limit", String(this.rateLimit.limit));
+      headers.set("X-RateLimit-Remaining", String(this.rateLimit.remaining));
+      headers.set("X-RateLimit-Reset", String(this.rateLimit.reset));
     }
     return Response.json({ error }, { status: this.status, headers });
   }

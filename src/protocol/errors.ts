@@ -52,6 +52,10 @@ export interface ErrorBody {
   message: string;
   /** Seconds to wait before retrying, where waiting helps. */
   retryAfter?: number;
+  /** With rate_limited: the bucket's size, what is left, and seconds until it is full. */
+  limit?: number;
+  remaining?: number;
+  reset?: number;
 }
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };

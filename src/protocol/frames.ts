@@ -109,6 +109,8 @@ export const CloseCodes = {
   tooSlow: 4008,
   /** The room was deleted; do not reconnect (it may be restored: watch `sync`). */
   roomDeleted: 4004,
+  /** The token the socket was opened with has expired: reconnect with a fresh one. */
+  tokenExpired: 4401,
   /** No heartbeat for too long: the connection is presumed dead. */
   heartbeatTimeout: 4001,
   /** A frame was larger than the configured limit. */

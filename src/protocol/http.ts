@@ -10,6 +10,9 @@ export const ErrorResponse = z.object({
     code: z.enum(errorCodeList),
     message: z.string(),
     retryAfter: z.number().optional(),
+    limit: z.number().optional(),
+    remaining: z.number().optional(),
+    reset: z.number().optional(),
   }),
 });
 export type ErrorResponse = z.infer<typeof ErrorResponse>;
@@ -128,6 +131,9 @@ export const SettingsBody = z.object({
 });
 export const Settings = z.object({ presenceVisibility: Visibility, readReceiptVisibility: Visibility });
 
+export const RoleBody = z.object({ role: z.enum(["admin", "member"]) });
+export const ModerationResult = z.object({ roomId: RoomId, userId: UserId, action: z.enum(["kicked", "banned", "unbanned", "role_changed"]), role: Role.optional() });
+
 export const DevTokenBody = z.object({ userId: UserId, admin: z.boolean().optional() });
 export const DevToken = z.object({ token: z.string() });
 
@@ -158,3 +164,5 @@ export type ReceiptList = z.infer<typeof ReceiptList>;
 export type Visibility = z.infer<typeof Visibility>;
 export type SettingsBody = z.infer<typeof SettingsBody>;
 export type Settings = z.infer<typeof Settings>;
+export type RoleBody = z.infer<typeof RoleBody>;
+export type ModerationResult = z.infer<typeof ModerationResult>;

@@ -15,6 +15,10 @@ export interface RoomLimits {
   largeRoomMembers: number;
   /** How long after a user's last socket closes they are announced offline. */
   presenceGraceMs: number;
+  /** Sends per user in this room: refill rate and burst (token bucket). */
+  sendPerSecond: number;
+  sendBurst: number;
+  maxMembers: number;
 }
 
 function intVar(value: unknown, fallback: number): number {
@@ -32,5 +36,8 @@ export function roomLimits(env: Partial<Record<string, unknown>>): RoomLimits {
     holdRecheckMs: intVar(env.HOLD_RECHECK_MS, 60 * 60_000),
     largeRoomMembers: intVar(env.LARGE_ROOM_MEMBERS, 100),
     presenceGraceMs: intVar(env.PRESENCE_GRACE_MS, 15_000),
+    sendPerSecond: intVar(env.SEND_RATE_PER_SECOND, 5),
+    sendBurst: intVar(env.SEND_BURST, 20),
+    maxMembers: intVar(env.MAX_ROOM_MEMBERS, 10_000),
   };
 }

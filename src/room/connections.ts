@@ -17,6 +17,8 @@ export interface SocketState {
   acked: number;
   /** When the socket connected or last sent a frame: with heartbeats, how we tell it is alive. */
   since: number;
+  /** When the token the socket was opened with expires (ms); the socket is closed then. */
+  exp?: number | null;
 }
 
 export type RoomConnection = Connection<SocketState>;

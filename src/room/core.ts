@@ -25,6 +25,7 @@ import { EventLog } from "./event-log";
 import { type HistoryRequest, type HistoryResult, readHistory } from "./history";
 import { Members, type PrivacySettings } from "./members";
 import { Outbox } from "./outbox";
+import { TokenBuckets } from "./rate-limit";
 
 export interface RoomMeta {
   kind: RoomKind;
@@ -65,6 +66,7 @@ export class RoomCore {
   readonly log: EventLog;
   readonly members: Members;
   readonly outbox: Outbox;
+  readonly sendBuckets: TokenBuckets;
   #meta: RoomMeta | null;
 
   constructor(
@@ -76,6 +78,7 @@ export class RoomCore {
     this.log = new EventLog(sql, roomId);
     this.members = new Members(sql);
     this.outbox = new Outbox(sql);
+    this.sendBuckets = new TokenBuckets({ perSecond: limits.sendPerSecond, burst: limits.sendBurst });
     this.#meta = readMeta(sql);
   }
 
@@ -133,6 +136,10 @@ export class RoomCore {
     if (!room.ok) return room;
     if (this.members.has(userId)) return ok({ roomId: this.roomId, joined: false });
     if (room.value.kind === "direct") return fail("forbidden", "nobody else may join a direct room");
+    if (this.sql.exec("SELECT 1 FROM bans WHERE user_id = ?", userId).toArray().length > 0) {
+      return fail("forbidden", "you are banned from this room");
+    }
+    if (this.members.count() >= this.limits.maxMembers) return fail("forbidden", `this room is full (${this.limits.maxMembers} members)`);
     this.#addMember(userId, "member", privacy);
     return ok({ roomId: this.roomId, joined: true });
   }
@@ -159,6 +166,21 @@ export class RoomCore {
     }
     const invalid = this.#checkContent(body.content);
     if (invalid) return { ok: false, error: invalid };
+    // After the dedupe: a retry of a stored message costs nothing.
+    const verdict = this.sendBuckets.take(userId);
+    if (!verdict.allowed) {
+      return {
+        ok: false,
+        error: {
+          code: "rate_limited",
+          message: `too many messages: at most ${this.limits.sendPerSecond} a second, bursts of ${this.limits.sendBurst}`,
+          retryAfter: verdict.retryAfter,
+          limit: verdict.limit,
+          remaining: verdict.remaining,
+          reset: verdict.reset,
+        },
+      };
+    }
     const message = this.log.appendMessage(userId, body.content, body.clientId);
     this.#touch(message.seq, Date.parse(message.ts), true);
     this.effects.publish({ type: "message", seq: message.seq, ts: message.ts, message });
@@ -276,6 +298,60 @@ export class RoomCore {
     if (this.members.has(userId)) this.#removeMember(userId);
     this.#audit(adminId, "user_erased", userId, `${rows.length} messages`, this.log.now());
     return { messages: rows.length };
+  }
+
+  /**
+   * Moderation. Owners may act on anyone but themselves; room admins on plain
+   * members; deployment admins on anyone. A kick removes the user (they may
+   * join again); a ban also keeps them out. Either closes their sockets at once.
+   */
+  moderate(actor: Actor, userId: string, action: "kick" | "ban" | "unban"): Result<{ roomId: string; userId: string; action: "kicked" | "banned" | "unbanned" }> {
+    const allowed = this.#mayModerate(actor, userId);
+    if (!allowed.ok) return allowed;
+    const ts = this.log.now();
+    if (action === "unban") {
+      this.sql.exec("DELETE FROM bans WHERE user_id = ?", userId);
+      this.#audit(actor.userId, "user_unbanned", userId, null, ts);
+      return ok({ roomId: this.roomId, userId, action: "unbanned" });
+    }
+    if (action === "ban") {
+      this.sql.exec(
+        "INSERT INTO bans (user_id, banned_by, banned_ts) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING",
+        userId,
+        actor.userId,
+        ts,
+      );
+    }
+    if (this.members.has(userId)) this.#removeMember(userId);
+    this.#audit(actor.userId, action === "ban" ? "user_banned" : "user_kicked", userId, null, ts);
+    return ok({ roomId: this.roomId, userId, action: action === "ban" ? "banned" : "kicked" });
+  }
+
+  /** Owners (and deployment admins) make members admins or plain members again. */
+  setRole(actor: Actor, userId: string, role: "admin" | "member"): Result<{ roomId: string; userId: string; action: "role_changed"; role: Role }> {
+    const mine = this.requireMember(actor.userId);
+    if (!mine.ok && !(actor.admin && mine.error.code === "not_member")) return mine;
+    if (!actor.admin && !(mine.ok && mine.value === "owner")) return fail("forbidden", "only owners may change roles");
+    const target = this.members.get(userId);
+    if (!target) return fail("not_member", `${userId} is not a member of ${this.roomId}`);
+    if (target.role === "owner") return fail("forbidden", "the owner's role cannot be changed");
+    this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+    this.outbox.put(`member:${userId}`, { op: "member", roomId: this.roomId, userId, role, joinedTs: target.joined_ts, seq: this.log.head });
+    this.#audit(actor.userId, "role_changed", userId, role, this.log.now());
+    this.effects.scheduleFlush();
+    return ok({ roomId: this.roomId, userId, action: "role_changed", role });
+  }
+
+  #mayModerate(actor: Actor, userId: string): Result<true> {
+    const mine = this.requireMember(actor.userId);
+    if (!mine.ok && !(actor.admin && mine.error.code === "not_member")) return mine;
+    if (this.#meta?.kind === "direct") return fail("forbidden", "direct rooms have no moderators");
+    if (userId === actor.userId) return fail("invalid_request", "you cannot moderate yourself; leave the room instead");
+    if (actor.admin) return ok(true);
+    const role = mine.ok ? mine.value : "member";
+    const target = (this.members.get(userId)?.role as Role | undefined) ?? "member";
+    if (role === "owner" || (role === "admin" && target === "member")) return ok(true);
+    return fail("forbidden", "only owners and admins may moderate, and admins only plain members");
   }
 
   setHold(adminId: string, held: boolean): void {

@@ -52,6 +52,7 @@ export function handleFrame(
   const frame = parsed.data;
   // Any frame shows the client is alive; persisting that at most every 10 s keeps it cheap.
   const now = Date.now();
+  if (state.exp && state.exp <= now) return closeQuietly(connection, CloseCodes.tokenExpired, "token expired");
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   switch (frame.type) {
     case "hello":
@@ -116,7 +117,7 @@ function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection,
     }
   }
   // What was replayed counts as received: the lag cap applies from here on.
-  sockets.set(connection, { userId, live: true, acked: head, since: Date.now() });
+  sockets.set(connection, { ...sockets.get(connection), userId, live: true, acked: head, since: Date.now() });
   send(connection, { type: "live", roomId: core.roomId, epoch, seq: head });
 }
 

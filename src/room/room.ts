@@ -35,6 +35,7 @@ import { migrate } from "./schema";
 import { consumeTicket, issueTicket } from "./tickets";
 
 const USER_HEADER = "x-chat-user";
+const TOKEN_EXP_HEADER = "x-chat-token-exp";
 /** How often a room with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
 /** Typing notices expire on clients after this long without a refresh. */
@@ -165,6 +166,14 @@ export class Room extends Server<Env> {
     return this.core.restoreRoom(actor);
   }
 
+  moderate(actor: Actor, userId: string, action: "kick" | "ban" | "unban") {
+    return this.core.moderate(actor, userId, action);
+  }
+
+  setRole(actor: Actor, userId: string, role: "admin" | "member") {
+    return this.core.setRole(actor, userId, role);
+  }
+
   /** A user hold was released: look at held content again now rather than on the hourly recheck. */
   recheckHolds(): void {
     this.#scheduleAlarm(Date.now());
@@ -201,10 +210,11 @@ export class Room extends Server<Env> {
     });
   }
 
-  connectTicket(userId: string): Result<{ ticket: string; expiresTs: string }> {
+  /** `tokenExp`: when the caller's token expires (ms); the socket will not outlive it. */
+  connectTicket(userId: string, tokenExp: number | null = null): Result<{ ticket: string; expiresTs: string }> {
     const member = this.core.requireMember(userId);
     if (!member.ok) return member;
-    const { ticket, expiresTs } = issueTicket(this.ctx.storage.sql, userId, Date.now());
+    const { ticket, expiresTs } = issueTicket(this.ctx.storage.sql, userId, Date.now(), tokenExp);
     return ok({ ticket, expiresTs: new Date(expiresTs).toISOString() });
   }
 
@@ -221,8 +231,9 @@ export class Room extends Server<Env> {
     }
     const url = new URL(request.url);
     const ticket = url.searchParams.get("ticket") ?? "";
-    const userId = ticket ? consumeTicket(this.ctx.storage.sql, ticket, Date.now()) : null;
-    if (!userId) return errorResponse({ code: "unauthorized", message: "connect ticket is missing, expired or already used" });
+    const spent = ticket ? consumeTicket(this.ctx.storage.sql, ticket, Date.now()) : null;
+    if (!spent) return errorResponse({ code: "unauthorized", message: "connect ticket is missing, expired or already used" });
+    const { userId, tokenExp } = spent;
     const member = this.core.requireMember(userId);
     if (!member.ok) return errorResponse(member.error);
 
@@ -230,6 +241,7 @@ export class Room extends Server<Env> {
     url.search = "";
     const headers = new Headers(request.headers);
     headers.set(USER_HEADER, userId);
+    headers.set(TOKEN_EXP_HEADER, tokenExp === null ? "" : String(tokenExp));
     return super.fetch(new Request(url.toString(), { headers, method: "GET" }));
   }
 
@@ -239,8 +251,9 @@ export class Room extends Server<Env> {
 
   override onConnect(connection: Connection<SocketState>, ctx: ConnectionContext): void {
     const userId = ctx.request.headers.get(USER_HEADER) ?? "";
-    this.sockets.set(connection, { userId, live: false, acked: 0, since: Date.now() });
-    this.#scheduleAlarm(Date.now() + SWEEP_MS);
+    const exp = Number(ctx.request.headers.get(TOKEN_EXP_HEADER)) || null;
+    this.sockets.set(connection, { userId, live: false, acked: 0, since: Date.now(), exp });
+    this.#scheduleAlarm(Math.min(Date.now() + SWEEP_MS, exp ?? Number.MAX_SAFE_INTEGER));
   }
 
   override onClose(connection: Connection<SocketState>): void {
@@ -370,7 +383,11 @@ export class Room extends Server<Env> {
       const state = this.sockets.get(connection);
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(connection)?.getTime() ?? 0;
       const lastHeard = Math.max(pinged, state?.since ?? 0);
-      if (now - lastHeard > this.core.limits.heartbeatTimeoutMs) {
+      if (state?.exp && state.exp <= now) {
+        // Revocation by time: a long-lived socket does not outlive its token.
+        this.#gone(connection as RoomConnection);
+        closeQuietly(connection as RoomConnection, CloseCodes.tokenExpired, "token expired");
+      } else if (now - lastHeard > this.core.limits.heartbeatTimeoutMs) {
         this.#gone(connection as RoomConnection);
         closeQuietly(connection as RoomConnection, CloseCodes.heartbeatTimeout, "heartbeat timeout");
       }

@@ -74,6 +74,12 @@ const upgrades: string[] = [
   -- without a new connection (a flapping connection announces nothing).
   CREATE TABLE presence_pending (user_id TEXT PRIMARY KEY, left_ts INTEGER NOT NULL, due_ts INTEGER NOT NULL);
   `,
+  `
+  -- Moderation: banned users cannot join again until unbanned.
+  CREATE TABLE bans (user_id TEXT PRIMARY KEY, banned_by TEXT NOT NULL, banned_ts INTEGER NOT NULL);
+  -- A socket lives no longer than the token its ticket was bought with.
+  ALTER TABLE tickets ADD COLUMN token_exp INTEGER;
+  `,
 ];
 
 export function migrate(sql: SqlStorage): void {

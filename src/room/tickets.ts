@@ -8,20 +8,23 @@
  */
 export const TICKET_TTL_MS = 60_000;
 
-export function issueTicket(sql: SqlStorage, userId: string, now: number): { ticket: string; expiresTs: number } {
+export function issueTicket(sql: SqlStorage, userId: string, now: number, tokenExp: number | null = null): { ticket: string; expiresTs: number } {
   sql.exec("DELETE FROM tickets WHERE expires_ts <= ?", now);
   const bytes = crypto.getRandomValues(new Uint8Array(24));
   const ticket = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
   const expiresTs = now + TICKET_TTL_MS;
-  sql.exec("INSERT INTO tickets (ticket, user_id, expires_ts) VALUES (?, ?, ?)", ticket, userId, expiresTs);
+  sql.exec("INSERT INTO tickets (ticket, user_id, expires_ts, token_exp) VALUES (?, ?, ?, ?)", ticket, userId, expiresTs, tokenExp);
   return { ticket, expiresTs };
 }
 
-/** The user the ticket was issued to, if it is valid; the ticket is spent either way. */
-export function consumeTicket(sql: SqlStorage, ticket: string, now: number): string | null {
+/** The user the ticket was issued to (and their token's expiry), if it is valid; the ticket is spent either way. */
+export function consumeTicket(sql: SqlStorage, ticket: string, now: number): { userId: string; tokenExp: number | null } | null {
   const row = sql
-    .exec<{ user_id: string; expires_ts: number }>("DELETE FROM tickets WHERE ticket = ? RETURNING user_id, expires_ts", ticket)
+    .exec<{ user_id: string; expires_ts: number; token_exp: number | null }>(
+      "DELETE FROM tickets WHERE ticket = ? RETURNING user_id, expires_ts, token_exp",
+      ticket,
+    )
     .toArray()[0];
   if (!row || row.expires_ts <= now) return null;
-  return row.user_id;
+  return { userId: row.user_id, tokenExp: row.token_exp };
 }

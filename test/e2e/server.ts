@@ -37,7 +37,11 @@ export interface LocalChat {
   client(userId: string): Promise<ChatClient>;
 }
 
-export async function startLocalChat(): Promise<LocalChat> {
+/** Vars for test servers: tests send hundreds of messages as fast as they can. */
+const TEST_VARS: Record<string, string> = { SEND_RATE_PER_SECOND: "10000", SEND_BURST: "10000" };
+
+export async function startLocalChat(options: { vars?: Record<string, string> } = {}): Promise<LocalChat> {
+  const vars = Object.entries({ ...TEST_VARS, ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const port = await freePort();
   const inspector = await freePort();
   const stateDir = mkdtempSync(join(tmpdir(), "edge-chat-e2e-"));
@@ -48,7 +52,7 @@ export async function startLocalChat(): Promise<LocalChat> {
   let child: ChildProcess | null = null;
 
   const launch = async () => {
-    child = spawn("npm", ["start", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir], {
+    child = spawn("npm", ["start", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir, ...vars], {
       cwd: process.cwd(),
       env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", AUTH_SECRET: secret },
       stdio: ["ignore", "pipe", "pipe"],

@@ -90,7 +90,8 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const { roomId } = c.req.valid("param");
-      const { ticket, expiresTs } = unwrap(await roomStub(c.env, roomId).connectTicket(c.get("identity").userId));
+      const identity = c.get("identity");
+      const { ticket, expiresTs } = unwrap(await roomStub(c.env, roomId).connectTicket(identity.userId, identity.expiresAt));
       const url = `/api/rooms/${encodeURIComponent(roomId)}/ws?ticket=${encodeURIComponent(ticket)}`;
       return c.json({ ticket, url, expiresTs }, 200);
     },

@@ -1,5 +1,6 @@
 /** Rooms and membership: create, join, leave, members, the caller's room list, direct rooms. */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { ModerationResult, RoleBody } from "../../protocol";
 import { ActiveUsers, CreateRoomBody, DeleteRoomResult, DirectRoom, RestoreRoomResult, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
 import { listRooms } from "../../db/room-index";
 import { readPrivacy } from "../../db/settings";
@@ -127,6 +128,44 @@ export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { roomId } = c.req.valid("param");
       return c.json(unwrap(await roomStub(c.env, roomId).members(c.get("identity").userId)), 200);
+    },
+  );
+
+  const MemberParams = z.object({ roomId: RoomParams.shape.roomId, userId: UserId });
+  for (const action of ["kick", "ban", "unban"] as const) {
+    app.openapi(
+      createRoute({
+        method: "post",
+        path: `/api/rooms/{roomId}/members/{userId}/${action}`,
+        summary:
+          action === "kick"
+            ? "Remove a member (owners; admins for plain members): their sockets close at once; they may join again"
+            : action === "ban"
+              ? "Remove a member and keep them out until unbanned"
+              : "Lift a ban",
+        security: bearer,
+        request: { params: MemberParams },
+        responses: { 200: json(ModerationResult, "Done"), ...errorResponses },
+      }),
+      async (c) => {
+        const { roomId, userId } = c.req.valid("param");
+        return c.json(unwrap(await roomStub(c.env, roomId).moderate(c.get("identity"), userId, action)), 200);
+      },
+    );
+  }
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/api/rooms/{roomId}/members/{userId}/role",
+      summary: "Make a member an admin, or a plain member again (owners only)",
+      security: bearer,
+      request: { params: MemberParams, body: { content: { "application/json": { schema: RoleBody } }, required: true } },
+      responses: { 200: json(ModerationResult, "Done"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId, userId } = c.req.valid("param");
+      return c.json(unwrap(await roomStub(c.env, roomId).setRole(c.get("identity"), userId, c.req.valid("json").role)), 200);
     },
   );
 
