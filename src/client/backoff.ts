@@ -2,7 +2,7 @@
  * Exponential backoff with full jitter: after a deploy every client reconnects
  * at once, and jitter spreads them out instead of letting them arrive in waves.
  */
-export function backoffDelay(attempt: number, baseMs = 250, maxMs = 15_000): number {
+export function backoffDelay(attempt: number, baseMs = 250, maxMs = 5_000): number {
   const cap = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 16));
   return cap / 2 + Math.random() * (cap / 2);
 }

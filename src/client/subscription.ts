@@ -166,6 +166,7 @@ export class Subscription {
 
   #fail(error: ChatError): void {
     if (this.#closed) return;
+    this.#setState("offline");
     if (error.code === "room_deleted" && !this.#deletedAnnounced) {
       this.#deletedAnnounced = true;
       this.handlers.onRoomDeleted?.({ roomId: this.roomId });

@@ -22,7 +22,14 @@ export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: 
         if (signal?.aborted) throw new ChatError("cancelled", "request was cancelled");
         throw new ChatError("network_error", `could not reach the server: ${String(error)}`);
       }
-      const text = await res.text();
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (error) {
+        // The connection died while the answer was being read: as good as no answer.
+        if (signal?.aborted) throw new ChatError("cancelled", "request was cancelled");
+        throw new ChatError("network_error", `the connection dropped while reading the answer: ${String(error)}`);
+      }
       let json: unknown = null;
       try {
         json = text ? JSON.parse(text) : null;

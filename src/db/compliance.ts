@@ -103,6 +103,18 @@ export async function readAudit(db: D1Database, opts: { after: number; limit: nu
   };
 }
 
+/**
+ * Every room the user ever joined (current or left), per the index: what
+ * erasure and hold releases must reach.
+ */
+export async function roomsEverJoined(db: D1Database, userId: string): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT room_id FROM participation WHERE user_id = ? UNION SELECT room_id FROM memberships WHERE user_id = ?")
+    .bind(userId, userId)
+    .all<{ room_id: string }>();
+  return results.map((r) => r.room_id);
+}
+
 /** Rooms the user is a member of, per the index. */
 export async function roomsOfUser(db: D1Database, userId: string): Promise<string[]> {
   const { results } = await db.prepare("SELECT room_id FROM memberships WHERE user_id = ?").bind(userId).all<{ room_id: string }>();

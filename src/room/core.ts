@@ -39,6 +39,8 @@ export interface RoomMeta {
   purged: boolean;
   /** A legal hold: nothing of this room's content is destroyed while it is set. */
   held: boolean;
+  /** Purged except what user holds keep. */
+  partiallyPurged?: boolean;
 }
 
 /** Who is asking: a user, and whether their token makes them a deployment admin. */
@@ -119,7 +121,9 @@ export class RoomCore {
 
   /** Creates the direct room of two users on first use; either side gets the same room. */
   openDirect(userId: string, otherId: string, privacy?: Record<string, PrivacySettings>): Result<{ roomId: string; kind: "direct"; members: string[] }> {
-    if (!this.#meta) {
+    // A direct room's id is fixed per pair: once a deleted one is purged, the pair may start afresh
+    // (a new epoch tells any old client position that it means nothing now).
+    if (!this.#meta || (this.#meta.kind === "direct" && this.#meta.purged)) {
       this.#initialise("direct", userId);
       for (const id of [userId, otherId].sort()) this.#addMember(id, "member", privacy?.[id]);
     }
@@ -229,7 +233,7 @@ export class RoomCore {
     const ts = this.log.now();
     this.#queuePurge(messageId, sender, content, reason, ts);
     this.sql.exec("UPDATE events SET content = NULL, deleted_ts = ?, deleted_by = ? WHERE seq = ?", ts, deletedBy, seq);
-    const event = this.log.appendNotice("message_deleted", deletedBy, { messageId, messageSeq: seq });
+    const event = this.log.appendNotice("message_deleted", deletedBy, { messageId, messageSeq: seq, deletedTs: ts });
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
     return ts;
@@ -295,7 +299,7 @@ export class RoomCore {
       )
       .toArray();
     for (const row of rows) this.tombstone(row.seq, row.msg_id, userId, row.content ?? "", adminId, "erased");
-    if (this.members.has(userId)) this.#removeMember(userId);
+    if (this.members.has(userId)) this.#removeMember(userId, true);
     this.#audit(adminId, "user_erased", userId, `${rows.length} messages`, this.log.now());
     return { messages: rows.length };
   }
@@ -356,9 +360,9 @@ export class RoomCore {
 
   setHold(adminId: string, held: boolean): void {
     if (!this.#meta) return;
+    // The hold itself is audited where it is recorded (D1, with its id); the room only obeys it.
+    void adminId;
     this.#setMeta({ held });
-    this.#audit(adminId, held ? "hold_placed" : "hold_released", null, null, this.log.now());
-    this.effects.scheduleFlush();
     if (!held) this.effects.scheduleAt(Date.now());
   }
 
@@ -399,8 +403,13 @@ export class RoomCore {
         this.#setMeta({ purged: true });
         roomPurged = true;
       }
-      this.#audit("system", "room_purged", null, held.length ? "held users' content retained" : null, now);
-      this.effects.scheduleFlush();
+      // Audited once per outcome: a partial purge (held users' content kept) and the final one.
+      if (roomPurged || !meta.partiallyPurged) {
+        const detail = roomPurged ? (meta.partiallyPurged ? "held content destroyed" : null) : "held users' content retained";
+        this.#audit("system", "room_purged", null, detail, now);
+        if (!roomPurged) this.#setMeta({ partiallyPurged: true });
+        this.effects.scheduleFlush();
+      }
     }
     const remaining = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM purge_queue").one().n;
     return { destroyed, roomPurged, next: remaining > 0 || (meta.deletedTs !== null && !meta.purged) ? now + this.limits.holdRecheckMs : null };
@@ -464,11 +473,12 @@ export class RoomCore {
     this.effects.publish(event);
   }
 
-  #removeMember(userId: string): void {
+  /** `silent`: an erasure, which must not leave a sync-log row behind for the erased user. */
+  #removeMember(userId: string, silent = false): void {
     this.members.remove(userId);
     const event = this.log.appendMembership("member_left", userId);
     const ts = Date.parse(event.ts);
-    this.outbox.put(`member:${userId}`, { op: "member_removed", roomId: this.roomId, userId, seq: event.seq, ts });
+    this.outbox.put(`member:${userId}`, { op: "member_removed", roomId: this.roomId, userId, seq: event.seq, ts, silent });
     this.#touch(event.seq, ts, false);
     this.effects.revoke(userId);
     this.effects.publish(event);
@@ -517,6 +527,7 @@ function readMeta(sql: SqlStorage): RoomMeta | null {
     restorableUntil: (map.get("restorableUntil") as number | null | undefined) ?? null,
     purged: map.get("purged") === true,
     held: map.get("held") === true,
+    partiallyPurged: map.get("partiallyPurged") === true,
   };
 }
 

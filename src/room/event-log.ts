@@ -148,7 +148,7 @@ export class EventLog {
           messageId: String(data.messageId),
           messageSeq: Number(data.messageSeq),
           deletedBy: row.actor,
-          deletedTs: ts,
+          deletedTs: typeof data.deletedTs === "number" ? iso(data.deletedTs) : ts,
         };
       case "room_deleted":
         return { type: "room_deleted", seq: row.seq, ts, deletedBy: row.actor, restorableUntil: iso(Number(data.restorableUntil)) };

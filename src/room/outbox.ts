@@ -21,7 +21,7 @@ export type OutboxEntry =
       deletedTs: number | null;
     }
   | { op: "member"; roomId: string; userId: string; role: Role; joinedTs: number; seq: number }
-  | { op: "member_removed"; roomId: string; userId: string; seq: number; ts: number }
+  | { op: "member_removed"; roomId: string; userId: string; seq: number; ts: number; silent?: boolean }
   /** New messages: one `room_activity` sync row per member (small rooms only; see core.ts). */
   | { op: "activity"; roomId: string; ts: number }
   /** Deleted or restored: a sync row for every member, online or not. */
@@ -108,11 +108,14 @@ function statementsFor(db: D1Database, entry: OutboxEntry): D1PreparedStatement[
           )
           .bind(entry.userId, entry.roomId, entry.role, entry.joinedTs, entry.seq),
         syncRow(db, entry.userId, "room_joined", entry.roomId, entry.joinedTs, `${entry.roomId}|${entry.userId}|joined|${entry.seq}`),
+        db.prepare("INSERT OR IGNORE INTO participation (user_id, room_id, first_ts) VALUES (?, ?, ?)").bind(entry.userId, entry.roomId, entry.joinedTs),
       ];
     case "member_removed":
       return [
         db.prepare("DELETE FROM memberships WHERE user_id = ? AND room_id = ? AND seq <= ?").bind(entry.userId, entry.roomId, entry.seq),
-        syncRow(db, entry.userId, "room_left", entry.roomId, entry.ts, `${entry.roomId}|${entry.userId}|left|${entry.seq}`),
+        ...(entry.silent ? [] : [syncRow(db, entry.userId, "room_left", entry.roomId, entry.ts, `${entry.roomId}|${entry.userId}|left|${entry.seq}`)]),
+        // A join and leave inside one flush leave only this entry: record the participation here too.
+        db.prepare("INSERT OR IGNORE INTO participation (user_id, room_id, first_ts) VALUES (?, ?, ?)").bind(entry.userId, entry.roomId, entry.ts),
       ];
     case "activity":
       // One row per member and room, moved to the end of the log by REPLACE: a client

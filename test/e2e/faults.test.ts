@@ -134,7 +134,7 @@ describe("delivery under faults", () => {
         cursor = page.nextCursor;
       } while (cursor);
       history.set(roomId, messages);
-      const deadline = Date.now() + 30_000;
+      const deadline = Date.now() + 90_000;
       for (const p of participants.filter((x) => x.roomId === roomId)) {
         while (p.sub.lastSeq < headSeq && Date.now() < deadline) await sleep(50);
       }
@@ -185,6 +185,8 @@ describe("delivery under faults", () => {
       ...faults,
     };
     console.log(`fault run: ${JSON.stringify(report)}`);
+    const behind = participants.filter((p) => p.sub.lastSeq < (history.get(p.roomId)?.at(-1)?.seq ?? 0));
+    if (behind.length > 0) console.log(`subscriptions behind: ${JSON.stringify(behind.map((p) => ({ user: p.userId, lastSeq: p.sub.lastSeq, state: p.sub.state })))}`);
     for (const p of participants) p.client.close();
 
     expect(faults.serverKills).toBeGreaterThan(0);

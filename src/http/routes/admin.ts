@@ -5,7 +5,7 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { RoomId, UserId } from "../../protocol";
-import { auditStatement, listHolds, placeHold, readAudit, releaseHold, roomsOfUser, stillHeld } from "../../db/compliance";
+import { auditStatement, listHolds, placeHold, readAudit, releaseHold, roomsEverJoined, stillHeld } from "../../db/compliance";
 import type { AppEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { bearer, errorResponses, json, roomStub } from "./shared";
@@ -93,7 +93,7 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
       }
       if (hold.kind === "user") {
         // Rooms re-check user holds on their own schedule; nudge the user's current rooms now.
-        for (const roomId of await roomsOfUser(c.env.DB, hold.target)) await roomStub(c.env, roomId).recheckHolds();
+        for (const roomId of await roomsEverJoined(c.env.DB, hold.target)) await roomStub(c.env, roomId).recheckHolds();
       }
       return c.json(hold, 200);
     },
@@ -133,7 +133,7 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const admin = c.get("identity").userId;
       const { userId } = c.req.valid("param");
-      const rooms = await roomsOfUser(c.env.DB, userId);
+      const rooms = await roomsEverJoined(c.env.DB, userId);
       let messages = 0;
       for (const roomId of rooms) messages += (await roomStub(c.env, roomId).eraseUser(admin, userId)).messages;
       await c.env.DB.batch([
