@@ -19,6 +19,10 @@ export default defineConfig(async () => {
             // Small enough that tests can cross them with a few hundred messages.
             REPLAY_CAP: "100",
             SLOW_CONSUMER_LAG: "300",
+            // Media: R2 needs parts of at least 5 MiB (all but the last), so the part size stays
+            // at its default; the file and quota limits are small so tests cross them cheaply.
+            MEDIA_MAX_BYTES: String(12 * 1024 * 1024),
+            MEDIA_QUOTA_BYTES_PER_HOUR: String(16 * 1024 * 1024),
           },
         },
       }),

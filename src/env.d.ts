@@ -14,5 +14,14 @@ declare namespace Cloudflare {
     REPLAY_CAP?: string;
     SLOW_CONSUMER_LAG?: string;
     HEARTBEAT_TIMEOUT_MS?: string;
+    /** Media limits (src/media/config.ts). */
+    MEDIA_MAX_BYTES?: string;
+    MEDIA_PART_BYTES?: string;
+    MEDIA_QUOTA_BYTES_PER_HOUR?: string;
+    MEDIA_ORPHAN_TTL_MS?: string;
+    MEDIA_ALLOWED_TYPES?: string;
+    MEDIA_URL_TTL_S?: string;
+    /** Key for signed media URLs; derived from AUTH_SECRET when unset. */
+    MEDIA_URL_SECRET?: string;
   }
 }

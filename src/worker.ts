@@ -2,6 +2,7 @@
 import { createApp } from "./http/app";
 
 export { Room } from "./room/room";
+export { UserLimits } from "./user/limits";
 
 const app = createApp();
 

@@ -13,6 +13,7 @@ export const ErrorCodes = {
   rate_limited: 429,
   internal: 500,
   not_found: 404,
+  unsupported_media_type: 415,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -36,6 +37,7 @@ export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "room_exists",
   "invalid_request",
   "content_too_large",
+  "unsupported_media_type",
 ]);
 
 /** An error as a value: what rooms return and what the edge turns into a response. */

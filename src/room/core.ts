@@ -5,6 +5,7 @@
  * request can interleave with it.
  */
 import {
+  type Attachment,
   DIRECT_ROOM_PREFIX,
   type ErrorBody,
   type Message,
@@ -19,6 +20,7 @@ import {
 import type { RoomLimits } from "./config";
 import { EventLog } from "./event-log";
 import { type HistoryRequest, type HistoryResult, readHistory } from "./history";
+import { MediaRecords, toAttachment } from "./media";
 import { Members } from "./members";
 import { Outbox } from "./outbox";
 
@@ -44,6 +46,7 @@ export class RoomCore {
   readonly log: EventLog;
   readonly members: Members;
   readonly outbox: Outbox;
+  readonly media: MediaRecords;
   #meta: RoomMeta | null;
 
   constructor(
@@ -55,6 +58,7 @@ export class RoomCore {
     this.log = new EventLog(sql, roomId);
     this.members = new Members(sql);
     this.outbox = new Outbox(sql);
+    this.media = new MediaRecords(sql);
     this.#meta = readMeta(sql);
   }
 
@@ -128,9 +132,12 @@ export class RoomCore {
       const earlier = this.log.findByClientId(userId, body.clientId);
       if (earlier) return ok({ message: earlier, duplicate: true });
     }
-    const invalid = this.#checkContent(body.content);
+    const attachments = this.#checkAttachments(userId, body.attachments ?? []);
+    if (!attachments.ok) return attachments;
+    const invalid = this.#checkContent(body.content, attachments.value.length > 0);
     if (invalid) return { ok: false, error: invalid };
-    const message = this.log.appendMessage(userId, body.content, body.clientId);
+    const message = this.log.appendMessage(userId, body.content, body.clientId, attachments.value);
+    if (attachments.value.length > 0) this.media.attach(attachments.value.map((a) => a.mediaId), message.seq);
     this.#touch(message.seq, Date.parse(message.ts));
     this.effects.publish({ type: "message", seq: message.seq, ts: message.ts, message });
     return ok({ message, duplicate: false });
@@ -144,8 +151,22 @@ export class RoomCore {
     return ok({ ...page.value, headSeq: this.log.head, epoch: this.epoch });
   }
 
-  #checkContent(content: string): ErrorBody | null {
-    if (content.length === 0) return { code: "invalid_request", message: "content must not be empty" };
+  /** Each id must be a finished upload of this sender in this room, not yet on a message. */
+  #checkAttachments(userId: string, mediaIds: string[]): Result<Attachment[]> {
+    if (new Set(mediaIds).size !== mediaIds.length) return fail("invalid_request", "an attachment is listed twice");
+    const attachments: Attachment[] = [];
+    for (const mediaId of mediaIds) {
+      const row = this.media.get(mediaId);
+      if (!row || row.uploader !== userId || row.state !== "pending") {
+        return fail("invalid_request", `attachment ${mediaId} is not a finished upload of yours in this room, or is already attached`);
+      }
+      attachments.push(toAttachment(row));
+    }
+    return ok(attachments);
+  }
+
+  #checkContent(content: string, hasAttachments: boolean): ErrorBody | null {
+    if (content.length === 0 && !hasAttachments) return { code: "invalid_request", message: "content must not be empty" };
     // A UTF-16 length already over the limit is over it in UTF-8 too: skip the encode.
     if (content.length > this.limits.maxMessageBytes || utf8.encode(content).byteLength > this.limits.maxMessageBytes) {
       return { code: "content_too_large", message: `content is larger than ${this.limits.maxMessageBytes} bytes` };

@@ -5,7 +5,7 @@
  * inserting, so two frames can never take the same seq (input gates do not
  * cover awaits on anything but storage; here there is nothing to await).
  */
-import type { Message, Role, RoomEvent } from "../protocol";
+import type { Attachment, Message, Role, RoomEvent } from "../protocol";
 
 export interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
@@ -43,21 +43,24 @@ export class EventLog {
     return this.#lastTs;
   }
 
-  appendMessage(sender: string, content: string, clientId: string | undefined): Message {
+  /** Attachments, if any, are kept in the row's `data` as `{ attachments: [...] }`. */
+  appendMessage(sender: string, content: string, clientId: string | undefined, attachments: Attachment[] = []): Message {
     const seq = this.#head + 1;
     const ts = this.#nextTs();
     const id = newMessageId(ts);
+    const data = attachments.length > 0 ? JSON.stringify({ attachments }) : null;
     this.sql.exec(
-      "INSERT INTO events (seq, type, ts, actor, msg_id, content, client_id) VALUES (?, 'message', ?, ?, ?, ?, ?)",
+      "INSERT INTO events (seq, type, ts, actor, msg_id, content, client_id, data) VALUES (?, 'message', ?, ?, ?, ?, ?, ?)",
       seq,
       ts,
       sender,
       id,
       content,
       clientId ?? null,
+      data,
     );
     this.#head = seq;
-    return toMessage(this.roomId, { seq, type: "message", ts, actor: sender, msg_id: id, content, client_id: clientId ?? null, data: null });
+    return toMessage(this.roomId, { seq, type: "message", ts, actor: sender, msg_id: id, content, client_id: clientId ?? null, data });
   }
 
   appendMembership(type: "member_joined" | "member_left", userId: string, role?: Role): RoomEvent {
@@ -104,6 +107,10 @@ export function toMessage(roomId: string, row: EventRow): Message {
     ts: new Date(row.ts).toISOString(),
   };
   if (row.client_id !== null) message.clientId = row.client_id;
+  if (row.data !== null) {
+    const data = JSON.parse(row.data) as { attachments?: Attachment[] };
+    if (data.attachments?.length) message.attachments = data.attachments;
+  }
   return message;
 }
 

@@ -22,6 +22,9 @@ import {
   ok,
   statusOf,
 } from "../protocol";
+import { type MediaConfig, mediaConfig } from "../media/config";
+import { deleteAllRoomMedia, deleteMediaForMessage, sweepOrphans } from "../media/cleanup";
+import { roomMediaPrefix } from "../media/keys";
 import { roomLimits } from "./config";
 import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, userTag } from "./connections";
 import { RoomCore } from "./core";
@@ -30,10 +33,13 @@ import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
 import { migrate } from "./schema";
 import { consumeTicket, issueTicket } from "./tickets";
+import * as uploads from "./uploads";
 
 const USER_HEADER = "x-chat-user";
 /** How often a room with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
+/** How soon a failed R2 delete is tried again. */
+const MEDIA_RETRY_MS = 60_000;
 
 export class Room extends Server<Env> {
   static override options = { hibernate: true };
@@ -42,6 +48,7 @@ export class Room extends Server<Env> {
   readonly sockets: LiveSockets;
   /** Where the outbox writes; tests swap in a failing database to prove retries. */
   indexDb: D1Database;
+  readonly media: MediaConfig;
   #flushAttempt = 0;
   /** When the alarm is set for (a cache of storage's; null: none or unknown). */
   #alarmAt: number | null = null;
@@ -50,6 +57,7 @@ export class Room extends Server<Env> {
     super(ctx, env);
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
+    this.media = mediaConfig(env);
     this.core = new RoomCore(ctx.storage.sql, ctx.id.name ?? "", roomLimits(env as unknown as Record<string, unknown>), {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
@@ -114,6 +122,77 @@ export class Room extends Server<Env> {
     if (!member.ok) return member;
     const { ticket, expiresTs } = issueTicket(this.ctx.storage.sql, userId, Date.now());
     return ok({ ticket, expiresTs: new Date(expiresTs).toISOString() });
+  }
+
+  // ---- Media: the Worker streams bytes to R2; the room checks and records ------
+
+  /** This room's objects live under `rooms/<object id>/`: a server-made prefix. */
+  get mediaPrefix(): string {
+    return roomMediaPrefix(this.ctx.id.toString());
+  }
+
+  beginUpload(userId: string, req: uploads.BeginUpload) {
+    const now = Date.now();
+    const result = uploads.beginUpload(this.core, this.ctx.id.toString(), userId, req, now);
+    if (result.ok) this.#scheduleAlarm(now + this.media.orphanTtlMs);
+    return result;
+  }
+
+  setMultipartUpload(userId: string, uploadId: string, r2UploadId: string): Result<{ ok: true }> {
+    const row = this.core.media.byUpload(uploadId);
+    if (!row || row.uploader !== userId || row.state !== "uploading") return { ok: false, error: { code: "not_found", message: "no such upload" } };
+    this.core.media.setR2Upload(row.media_id, r2UploadId);
+    return ok({ ok: true });
+  }
+
+  uploadTarget(userId: string, uploadId: string) {
+    return uploads.uploadTarget(this.core, userId, uploadId);
+  }
+
+  recordPart(userId: string, uploadId: string, part: { partNumber: number; etag: string; size: number }, type: uploads.FileType | null) {
+    return uploads.recordPart(this.core, userId, uploadId, part, type);
+  }
+
+  uploadStatus(userId: string, uploadId: string) {
+    return uploads.uploadStatus(this.core, userId, uploadId, this.media.orphanTtlMs);
+  }
+
+  prepareComplete(userId: string, uploadId: string) {
+    return uploads.prepareComplete(this.core, userId, uploadId);
+  }
+
+  finishUpload(userId: string, mediaId: string, info: { size: number; etag: string; type: uploads.FileType | null }) {
+    return uploads.finishUpload(this.core, userId, mediaId, info);
+  }
+
+  /** The upload failed or was refused: whatever reached R2 is deleted by the alarm, now. */
+  abandonUpload(userId: string, mediaId: string): boolean {
+    const abandoned = uploads.abandonUpload(this.core, userId, mediaId);
+    if (abandoned) this.#scheduleAlarm(Date.now());
+    return abandoned;
+  }
+
+  mediaForDownload(userId: string, mediaId: string) {
+    return uploads.mediaForDownload(this.core, userId, mediaId);
+  }
+
+  /**
+   * Deletes the media of the message at `seq` from R2 (for message deletion).
+   * Rows are marked first, in the same turn as the caller's change; if R2
+   * fails, the alarm retries.
+   */
+  async deleteMessageMedia(seq: number): Promise<number> {
+    try {
+      return await deleteMediaForMessage(this.core.media, this.env.MEDIA, seq);
+    } catch (error) {
+      this.#scheduleAlarm(Date.now() + MEDIA_RETRY_MS);
+      throw error;
+    }
+  }
+
+  /** Deletes every media object of this room (for room purge). */
+  async purgeMedia(): Promise<number> {
+    return deleteAllRoomMedia(this.env.MEDIA, this.mediaPrefix, this.core.media);
   }
 
   // ---- WebSockets -----------------------------------------------------------
@@ -186,7 +265,7 @@ export class Room extends Server<Env> {
     }
   }
 
-  /** One alarm serves every timed job (outbox flush, dead-socket sweep): it is set to the earliest. */
+  /** One alarm serves every timed job (outbox flush, dead-socket sweep, media cleanup): it is set to the earliest. */
   #scheduleAlarm(at: number): void {
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
@@ -203,6 +282,20 @@ export class Room extends Server<Env> {
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
+    await this.#cleanMedia();
+  }
+
+  /** Orphan uploads past their time, stale multipart uploads, and deletions R2 refused before. */
+  async #cleanMedia(): Promise<void> {
+    const now = Date.now();
+    try {
+      await sweepOrphans(this.core.media, this.env.MEDIA, now, this.media.orphanTtlMs);
+    } catch (error) {
+      console.error(JSON.stringify({ event: "media_cleanup_failed", room: this.core.roomId, error: String(error) }));
+    }
+    const oldest = this.core.media.oldestUnattached();
+    if (oldest !== null) this.#scheduleAlarm(Math.max(now + 1000, oldest + this.media.orphanTtlMs));
+    if (this.core.media.countDeleting() > 0) this.#scheduleAlarm(now + MEDIA_RETRY_MS);
   }
 
   /**
