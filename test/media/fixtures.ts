@@ -41,14 +41,14 @@ export async function upload(token: string, roomId: string, data: Uint8Array | R
       "x-filename": encodeURIComponent(opts.filename ?? "file.bin"),
       ...(opts.headers ?? {}),
     },
-    body: data,
+    body: data as BodyInit,
   });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null };
 }
 
 export async function put(token: string, path: string, data: Uint8Array | ReadableStream<Uint8Array>) {
-  const res = await SELF.fetch(`${BASE}${path}`, { method: "PUT", headers: { authorization: `Bearer ${token}` }, body: data });
+  const res = await SELF.fetch(`${BASE}${path}`, { method: "PUT", headers: { authorization: `Bearer ${token}` }, body: data as BodyInit });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 }
