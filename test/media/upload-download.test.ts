@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { uniqueRoom, user } from "../helpers";
+import { api, uniqueRoom, user } from "../helpers";
 import { download, equalBytes, pdf, png, roomObjects, upload } from "./fixtures";
 
 describe("media upload and download", () => {
@@ -121,6 +121,24 @@ describe("media upload and download", () => {
     // Leaving the room kills the URL: membership is checked at download time.
     await bob.leave(room);
     expect((await download(signed.body.url)).status).toBe(403);
+  });
+
+  it("documents every media route in the OpenAPI document", async () => {
+    const doc = await api("GET", "/api/openapi.json");
+    expect(doc.status).toBe(200);
+    const paths = Object.keys(doc.body.paths);
+    for (const path of [
+      "/api/rooms/{roomId}/media",
+      "/api/rooms/{roomId}/media/uploads",
+      "/api/rooms/{roomId}/media/uploads/{uploadId}",
+      "/api/rooms/{roomId}/media/uploads/{uploadId}/parts/{partNumber}",
+      "/api/rooms/{roomId}/media/uploads/{uploadId}/complete",
+      "/api/rooms/{roomId}/media/{mediaId}",
+      "/api/rooms/{roomId}/media/{mediaId}/url",
+    ]) {
+      expect(paths).toContain(path);
+    }
+    expect(doc.body.paths["/api/rooms/{roomId}/media"].post.responses).toHaveProperty("415");
   });
 
   it("refuses uploads and downloads from non-members", async () => {
