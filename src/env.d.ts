@@ -22,5 +22,14 @@ declare namespace Cloudflare {
     SEND_BURST?: string;
     MAX_ROOM_MEMBERS?: string;
     SYNC_RETENTION_DAYS?: string;
+    /** Media limits (src/media/config.ts). */
+    MEDIA_MAX_BYTES?: string;
+    MEDIA_PART_BYTES?: string;
+    MEDIA_QUOTA_BYTES_PER_HOUR?: string;
+    MEDIA_ORPHAN_TTL_MS?: string;
+    MEDIA_ALLOWED_TYPES?: string;
+    MEDIA_URL_TTL_S?: string;
+    /** Key for signed media URLs; derived from AUTH_SECRET when unset. */
+    MEDIA_URL_SECRET?: string;
   }
 }

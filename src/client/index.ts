@@ -9,6 +9,8 @@
  */
 import type {
   ActiveUsers,
+  Attachment,
+  MediaUrl,
   HistoryPage,
   Message,
   Position,
@@ -17,14 +19,17 @@ import type {
 } from "../protocol";
 import { backoffDelay, sleep } from "./backoff";
 import { ChatError } from "./errors";
+import { type MediaData, type UploadOptions, uploadMedia } from "./media";
 import { type SubscribeHandlers, type SubscribeOptions, Subscription, type WebSocketConstructor } from "./subscription";
 import { type TokenSource, type Transport, createTransport } from "./transport";
 
 export { ChatError } from "./errors";
 export type { ChatErrorCode } from "./errors";
 export { Subscription } from "./subscription";
+export { MediaUploadError, DEFAULT_MULTIPART_THRESHOLD } from "./media";
+export type { MediaData, UploadOptions } from "./media";
 export type { ConnectionState, SubscribeHandlers, SubscribeOptions, WebSocketConstructor, WebSocketLike } from "./subscription";
-export type { Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
+export type { Attachment, Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
 
 export interface ChatClientOptions {
   /** Origin of the chat Worker, e.g. "https://chat.example.com". */
@@ -44,6 +49,8 @@ export interface SendOptions {
   clientId?: string;
   /** Cancels the send (and its retries); the promise rejects with `cancelled`. */
   signal?: AbortSignal;
+  /** Media ids from `uploadMedia` (this room, this user, not yet attached); `content` may then be empty. */
+  attachments?: string[];
 }
 
 export interface HistoryOptions {
@@ -65,6 +72,8 @@ export interface DirectRoom {
   kind: "direct";
   members: string[];
 }
+
+type SendBody = { content: string; clientId: string; attachments?: string[] };
 
 const iso = (value: Date | string) => (value instanceof Date ? value.toISOString() : value);
 const roomPath = (roomId: string) => `/api/rooms/${encodeURIComponent(roomId)}`;
@@ -105,7 +114,8 @@ export class ChatClient {
    * retry never stores a second copy; permanent errors reject with ChatError.
    */
   sendMessage(roomId: string, content: string, options: SendOptions = {}): Promise<Message> {
-    const body = { content, clientId: options.clientId ?? crypto.randomUUID() };
+    const body: SendBody = { content, clientId: options.clientId ?? crypto.randomUUID() };
+    if (options.attachments?.length) body.attachments = options.attachments;
     const previous = this.#sendQueues.get(roomId) ?? Promise.resolve();
     const result = previous.then(
       () => this.#deliver(roomId, body, options.signal),
@@ -124,7 +134,7 @@ export class ChatClient {
    * failures, server errors, restarts and rate limits, until it is stored, a
    * permanent error refuses it, or the app aborts it.
    */
-  async #deliver(roomId: string, body: { content: string; clientId: string }, signal: AbortSignal | undefined): Promise<Message> {
+  async #deliver(roomId: string, body: SendBody, signal: AbortSignal | undefined): Promise<Message> {
     const options = { signal };
     if (signal?.aborted) throw new ChatError("cancelled", "send was cancelled");
     for (let attempt = 0; ; attempt++) {
@@ -140,6 +150,25 @@ export class ChatClient {
         }
       }
     }
+  }
+
+  /**
+   * Uploads a file to a room (members only) and answers what it is:
+   * `{ mediaId, filename, contentType, size, width?, height? }`. Attach it with
+   * `sendMessage(roomId, content, { attachments: [mediaId] })` within a day, or it is deleted.
+   * Files above `multipartThreshold` (8 MiB) go in parts and resume after failures.
+   */
+  uploadMedia(roomId: string, data: MediaData, options: UploadOptions = {}): Promise<Attachment> {
+    return uploadMedia(this.#transport, roomId, data, options);
+  }
+
+  /**
+   * A URL for a file that works without headers, for an <img>, <video> or
+   * download link. It is signed for this user and expires (default an hour).
+   */
+  async mediaUrl(roomId: string, mediaId: string): Promise<string> {
+    const { url } = await this.#transport.request<MediaUrl>("GET", `${roomPath(roomId)}/media/${encodeURIComponent(mediaId)}/url`);
+    return `${this.#transport.baseUrl}${url}`;
   }
 
   /** A page of history in chronological order; `nextCursor` fetches the next older page. */

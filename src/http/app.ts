@@ -13,6 +13,7 @@ import { requireUser } from "./auth";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 import { allowedOrigins, originAllowed } from "./origins";
+import { isMediaUpload, isSignedDownload, mediaRoutes } from "./routes/media";
 import { messageRoutes } from "./routes/messages";
 import { roomRoutes } from "./routes/rooms";
 import { adminRoutes, requireAdmin } from "./routes/admin";
@@ -38,15 +39,14 @@ export function createApp(): OpenAPIHono<AppEnv> {
     const origins = allowedOrigins(c.env);
     return cors({ origin: (origin) => (originAllowed(origin, origins) ? origin : null), maxAge: 86400 })(c, next);
   });
-  app.use(
-    "/api/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError("content_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  const jsonBodyLimit = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError("content_too_large", `request body is larger than ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+  // File uploads stream to R2 under their own limit (MEDIA_MAX_BYTES), checked by their routes.
+  app.use("/api/*", (c, next) => (isMediaUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
 
@@ -108,7 +108,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   // ---- authenticated routes --------------------------------------------------
 
   app.use("/api/rooms", requireUser);
-  app.use("/api/rooms/*", async (c, next) => (c.req.path.endsWith("/ws") ? next() : requireUser(c, next)));
+  // The WebSocket is authenticated by its ticket, a signed media URL by its signature.
+  app.use("/api/rooms/*", async (c, next) =>
+    c.req.path.endsWith("/ws") || isSignedDownload(c.req.method, new URL(c.req.url)) ? next() : requireUser(c, next),
+  );
   app.use("/api/direct/*", requireUser);
   app.use("/api/sync", requireUser);
   app.use("/api/me/*", requireUser);
@@ -118,6 +121,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   syncRoutes(app);
   presenceRoutes(app);
   adminRoutes(app);
+  mediaRoutes(app);
 
   app.notFound(() => new ApiError("not_found", "no such route").toResponse());
   app.onError((error) => {

@@ -18,6 +18,7 @@ export const ErrorCodes = {
   message_not_found: 404,
   /** A sync cursor older than the retention period: rebuild the room list from `listRooms`. */
   resync_required: 410,
+  unsupported_media_type: 415,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -44,6 +45,7 @@ export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "room_deleted",
   "message_not_found",
   "resync_required",
+  "unsupported_media_type",
 ]);
 
 /** An error as a value: what rooms return and what the edge turns into a response. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ClientMessageId, UserId } from "./ids";
+import { MAX_ATTACHMENTS, MediaId } from "./media";
 import { Message, RoomEvent } from "./messages";
 import { ErrorResponse } from "./http";
 
@@ -25,6 +26,7 @@ export const ClientFrame = z.discriminatedUnion("type", [
     reqId: ReqId,
     content: z.string(),
     clientId: ClientMessageId.optional(),
+    attachments: z.array(MediaId).max(MAX_ATTACHMENTS).optional(),
   }),
   z.object({ type: z.literal("ping"), reqId: ReqId.optional() }),
   /**

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { errorCodeList } from "./errors";
 import { ClientMessageId, RoomId, Timestamp, UserId } from "./ids";
+import { MAX_ATTACHMENTS, MediaId } from "./media";
 import { Message, Role, RoomEvent, RoomKind } from "./messages";
 
 /** Bodies and answers of the HTTP API. Field names match the SDK's. */
@@ -31,6 +32,8 @@ export const LeaveResult = z.object({ roomId: RoomId, left: z.boolean() });
 export const SendMessageBody = z.object({
   content: z.string(),
   clientId: ClientMessageId.optional(),
+  /** Finished uploads of the sender in this room; `content` may be empty when there is one. */
+  attachments: z.array(MediaId).max(MAX_ATTACHMENTS).optional(),
 });
 export type SendMessageBody = z.infer<typeof SendMessageBody>;
 

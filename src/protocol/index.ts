@@ -2,5 +2,6 @@
 export * from "./errors";
 export * from "./ids";
 export * from "./messages";
+export * from "./media";
 export * from "./http";
 export * from "./frames";

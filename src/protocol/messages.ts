@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RoomId, Timestamp, UserId } from "./ids";
+import { Attachment } from "./media";
 
 /** A chat message as clients see it. `seq` is its place in the room's event log. */
 export const Message = z.object({
@@ -19,6 +20,8 @@ export const Message = z.object({
   deleted: z.literal(true).optional(),
   deletedBy: UserId.optional(),
   deletedTs: Timestamp.optional(),
+  /** Files attached to the message, in the order the sender gave. */
+  attachments: z.array(Attachment).optional(),
 });
 export type Message = z.infer<typeof Message>;
 

@@ -8,6 +8,7 @@
  * refused with `room_deleted`, never stored after.
  */
 import {
+  type Attachment,
   DIRECT_ROOM_PREFIX,
   type ErrorBody,
   isWellFormedText,
@@ -21,8 +22,9 @@ import {
   type SendMessageBody,
 } from "../protocol";
 import type { RoomLimits } from "./config";
-import { EventLog } from "./event-log";
+import { EventLog, toMessage } from "./event-log";
 import { type HistoryRequest, type HistoryResult, readHistory } from "./history";
+import { MediaRecords, toAttachment } from "./media";
 import { Members, type PrivacySettings } from "./members";
 import { Outbox } from "./outbox";
 import { TokenBuckets } from "./rate-limit";
@@ -69,6 +71,7 @@ export class RoomCore {
   readonly members: Members;
   readonly outbox: Outbox;
   readonly sendBuckets: TokenBuckets;
+  readonly media: MediaRecords;
   #meta: RoomMeta | null;
 
   constructor(
@@ -81,6 +84,7 @@ export class RoomCore {
     this.members = new Members(sql);
     this.outbox = new Outbox(sql);
     this.sendBuckets = new TokenBuckets({ perSecond: limits.sendPerSecond, burst: limits.sendBurst });
+    this.media = new MediaRecords(sql);
     this.#meta = readMeta(sql);
   }
 
@@ -168,7 +172,9 @@ export class RoomCore {
       const earlier = this.log.findByClientId(userId, body.clientId);
       if (earlier) return ok({ message: earlier, duplicate: true });
     }
-    const invalid = this.#checkContent(body.content);
+    const attachments = this.#checkAttachments(userId, body.attachments ?? []);
+    if (!attachments.ok) return attachments;
+    const invalid = this.#checkContent(body.content, attachments.value.length > 0);
     if (invalid) return { ok: false, error: invalid };
     // After the dedupe: a retry of a stored message costs nothing.
     const verdict = this.sendBuckets.take(userId);
@@ -185,7 +191,8 @@ export class RoomCore {
         },
       };
     }
-    const message = this.log.appendMessage(userId, body.content, body.clientId);
+    const message = this.log.appendMessage(userId, body.content, body.clientId, attachments.value);
+    if (attachments.value.length > 0) this.media.attach(attachments.value.map((a) => a.mediaId), message.seq);
     this.#touch(message.seq, Date.parse(message.ts), true);
     this.effects.publish({ type: "message", seq: message.seq, ts: message.ts, message });
     return ok({ message, duplicate: false });
@@ -198,7 +205,7 @@ export class RoomCore {
     const row = this.log.findMessage(messageId);
     if (!row || row.deleted_ts !== null) return fail("message_not_found", "no such message in this room");
     if (row.actor !== actor.userId) return fail("forbidden", "only the sender may edit a message");
-    const invalid = this.#checkContent(content);
+    const invalid = this.#checkContent(content, (toMessage(this.roomId, row).attachments?.length ?? 0) > 0);
     if (invalid) return { ok: false, error: invalid };
     const ts = this.log.now();
     this.#queuePurge(row.msg_id!, row.actor, row.content ?? "", "edited", ts);
@@ -232,7 +239,9 @@ export class RoomCore {
   tombstone(seq: number, messageId: string, sender: string, content: string, deletedBy: string, reason: string): number {
     const ts = this.log.now();
     this.#queuePurge(messageId, sender, content, reason, ts);
-    this.sql.exec("UPDATE events SET content = NULL, deleted_ts = ?, deleted_by = ? WHERE seq = ?", ts, deletedBy, seq);
+    if (this.media.markMessageRemoved(seq) > 0) this.effects.scheduleAt(Date.now());
+    // The row's data held only the attachments, which a tombstone does not show.
+    this.sql.exec("UPDATE events SET content = NULL, data = NULL, deleted_ts = ?, deleted_by = ? WHERE seq = ?", ts, deletedBy, seq);
     const event = this.log.appendNotice("message_deleted", deletedBy, { messageId, messageSeq: seq, deletedTs: ts });
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
@@ -382,7 +391,7 @@ export class RoomCore {
   purge(now: number, heldUsers: ReadonlySet<string>): { destroyed: number; roomPurged: boolean; next: number | null } {
     const meta = this.#meta;
     if (!meta || meta.held) return { destroyed: 0, roomPurged: false, next: null };
-    let destroyed = 0;
+    let destroyed = this.media.releaseRemoved(heldUsers);
     const queued = this.sql.exec<{ id: number; sender: string }>("SELECT id, sender FROM purge_queue").toArray();
     for (const row of queued) {
       if (heldUsers.has(row.sender)) continue;
@@ -398,6 +407,7 @@ export class RoomCore {
       this.sql.exec(`DELETE FROM events WHERE type = 'message'${keep}`, ...held);
       this.sql.exec(`DELETE FROM events WHERE type <> 'message'`);
       this.sql.exec("DELETE FROM tickets");
+      this.media.releaseRemoved(heldUsers, true);
       if (held.length === 0) {
         this.sql.exec("DELETE FROM members");
         this.#setMeta({ purged: true });
@@ -428,8 +438,22 @@ export class RoomCore {
     this.effects.scheduleAt(Date.now());
   }
 
-  #checkContent(content: string): ErrorBody | null {
-    if (content.length === 0) return { code: "invalid_request", message: "content must not be empty" };
+  /** Each id must be a finished upload of this sender in this room, not yet on a message. */
+  #checkAttachments(userId: string, mediaIds: string[]): Result<Attachment[]> {
+    if (new Set(mediaIds).size !== mediaIds.length) return fail("invalid_request", "an attachment is listed twice");
+    const attachments: Attachment[] = [];
+    for (const mediaId of mediaIds) {
+      const row = this.media.get(mediaId);
+      if (!row || row.uploader !== userId || row.state !== "pending") {
+        return fail("invalid_request", `attachment ${mediaId} is not a finished upload of yours in this room, or is already attached`);
+      }
+      attachments.push(toAttachment(row));
+    }
+    return ok(attachments);
+  }
+
+  #checkContent(content: string, hasAttachments: boolean): ErrorBody | null {
+    if (content.length === 0 && !hasAttachments) return { code: "invalid_request", message: "content must not be empty" };
     if (!isWellFormedText(content)) return { code: "invalid_request", message: "content is not valid Unicode (lone surrogate)" };
     // A UTF-16 length already over the limit is over it in UTF-8 too: skip the encode.
     if (content.length > this.limits.maxMessageBytes || utf8.encode(content).byteLength > this.limits.maxMessageBytes) {

@@ -10,7 +10,7 @@
  * own: they read the message as it is now, so a deletion really removes the
  * text from every replay, and a replayed edit shows the latest state.
  */
-import type { Message, Role, RoomEvent } from "../protocol";
+import type { Attachment, Message, Role, RoomEvent } from "../protocol";
 
 export interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
@@ -77,10 +77,12 @@ export class EventLog {
     return seq;
   }
 
-  appendMessage(sender: string, content: string, clientId: string | undefined): Message {
+  /** Attachments, if any, are kept in the row's `data` as `{ attachments: [...] }`. */
+  appendMessage(sender: string, content: string, clientId: string | undefined, attachments: Attachment[] = []): Message {
     const ts = this.now();
     const id = newMessageId(ts);
-    const seq = this.#append("message", sender, ts, { msgId: id, content, clientId });
+    const data = attachments.length > 0 ? { attachments } : undefined;
+    const seq = this.#append("message", sender, ts, { msgId: id, content, clientId, data });
     return this.message(seq)!;
   }
 
@@ -183,12 +185,18 @@ export function toMessage(roomId: string, row: EventRow): Message {
     ts: iso(row.ts),
   };
   if (row.client_id !== null) message.clientId = row.client_id;
-  if (row.edited_ts !== null) message.editedTs = iso(row.edited_ts);
   if (row.deleted_ts !== null) {
+    // A tombstone: no content and no attachments (their files are deleted with it).
     message.content = "";
     message.deleted = true;
     message.deletedBy = row.deleted_by ?? "";
     message.deletedTs = iso(row.deleted_ts);
+    return message;
+  }
+  if (row.edited_ts !== null) message.editedTs = iso(row.edited_ts);
+  if (row.data !== null) {
+    const data = JSON.parse(row.data) as { attachments?: Attachment[] };
+    if (data.attachments?.length) message.attachments = data.attachments;
   }
   return message;
 }

@@ -73,7 +73,7 @@ export function handleFrame(
     case "ping":
       return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
     case "send": {
-      const result = core.send(state.userId, { content: frame.content, clientId: frame.clientId });
+      const result = core.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments });
       if (!result.ok) return sendError(connection, frame.reqId, result.error);
       return send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
     }

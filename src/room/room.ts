@@ -22,6 +22,9 @@ import {
   ok,
   statusOf,
 } from "../protocol";
+import { type MediaConfig, mediaConfig } from "../media/config";
+import { deleteAllRoomMedia, deleteMediaForMessage, sweepOrphans } from "../media/cleanup";
+import { roomMediaPrefix } from "../media/keys";
 import { roomLimits } from "./config";
 import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, userTag } from "./connections";
 import { type Actor, RoomCore } from "./core";
@@ -33,6 +36,7 @@ import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
 import { migrate } from "./schema";
 import { consumeTicket, issueTicket } from "./tickets";
+import * as uploads from "./uploads";
 
 const USER_HEADER = "x-chat-user";
 const TOKEN_EXP_HEADER = "x-chat-token-exp";
@@ -44,6 +48,8 @@ const TYPING_TTL_MS = 10_000;
 const TYPING_MIN_INTERVAL_MS = 2_000;
 /** Sockets this many events behind their acknowledged position get no ephemeral frames. */
 const EPHEMERAL_DROP_LAG = 50;
+/** How soon a failed R2 delete is tried again. */
+const MEDIA_RETRY_MS = 60_000;
 
 export class Room extends Server<Env> {
   static override options = { hibernate: true };
@@ -57,6 +63,7 @@ export class Room extends Server<Env> {
   readonly #frameActions: FrameActions;
   /** Where the outbox writes; tests swap in a failing database to prove retries. */
   indexDb: D1Database;
+  readonly media: MediaConfig;
   #flushAttempt = 0;
   /** When the alarm is set for (a cache of storage's; null: none or unknown). */
   #alarmAt: number | null = null;
@@ -65,6 +72,7 @@ export class Room extends Server<Env> {
     super(ctx, env);
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
+    this.media = mediaConfig(env);
     this.core = new RoomCore(ctx.storage.sql, ctx.id.name ?? "", roomLimits(env as unknown as Record<string, unknown>), {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
@@ -218,6 +226,77 @@ export class Room extends Server<Env> {
     return ok({ ticket, expiresTs: new Date(expiresTs).toISOString() });
   }
 
+  // ---- Media: the Worker streams bytes to R2; the room checks and records ------
+
+  /** This room's objects live under `rooms/<object id>/`: a server-made prefix. */
+  get mediaPrefix(): string {
+    return roomMediaPrefix(this.ctx.id.toString());
+  }
+
+  beginUpload(userId: string, req: uploads.BeginUpload) {
+    const now = Date.now();
+    const result = uploads.beginUpload(this.core, this.ctx.id.toString(), userId, req, now);
+    if (result.ok) this.#scheduleAlarm(now + this.media.orphanTtlMs);
+    return result;
+  }
+
+  setMultipartUpload(userId: string, uploadId: string, r2UploadId: string): Result<{ ok: true }> {
+    const row = this.core.media.byUpload(uploadId);
+    if (!row || row.uploader !== userId || row.state !== "uploading") return { ok: false, error: { code: "not_found", message: "no such upload" } };
+    this.core.media.setR2Upload(row.media_id, r2UploadId);
+    return ok({ ok: true });
+  }
+
+  uploadTarget(userId: string, uploadId: string) {
+    return uploads.uploadTarget(this.core, userId, uploadId);
+  }
+
+  recordPart(userId: string, uploadId: string, part: { partNumber: number; etag: string; size: number }, type: uploads.FileType | null) {
+    return uploads.recordPart(this.core, userId, uploadId, part, type);
+  }
+
+  uploadStatus(userId: string, uploadId: string) {
+    return uploads.uploadStatus(this.core, userId, uploadId, this.media.orphanTtlMs);
+  }
+
+  prepareComplete(userId: string, uploadId: string) {
+    return uploads.prepareComplete(this.core, userId, uploadId);
+  }
+
+  finishUpload(userId: string, mediaId: string, info: { size: number; etag: string; type: uploads.FileType | null }) {
+    return uploads.finishUpload(this.core, userId, mediaId, info);
+  }
+
+  /** The upload failed or was refused: whatever reached R2 is deleted by the alarm, now. */
+  abandonUpload(userId: string, mediaId: string): boolean {
+    const abandoned = uploads.abandonUpload(this.core, userId, mediaId);
+    if (abandoned) this.#scheduleAlarm(Date.now());
+    return abandoned;
+  }
+
+  mediaForDownload(userId: string, mediaId: string) {
+    return uploads.mediaForDownload(this.core, userId, mediaId);
+  }
+
+  /**
+   * Deletes the media of the message at `seq` from R2 (for message deletion).
+   * Rows are marked first, in the same turn as the caller's change; if R2
+   * fails, the alarm retries.
+   */
+  async deleteMessageMedia(seq: number): Promise<number> {
+    try {
+      return await deleteMediaForMessage(this.core.media, this.env.MEDIA, seq);
+    } catch (error) {
+      this.#scheduleAlarm(Date.now() + MEDIA_RETRY_MS);
+      throw error;
+    }
+  }
+
+  /** Deletes every media object of this room (for room purge). */
+  async purgeMedia(): Promise<number> {
+    return deleteAllRoomMedia(this.env.MEDIA, this.mediaPrefix, this.core.media);
+  }
+
   // ---- WebSockets -----------------------------------------------------------
 
   /**
@@ -322,7 +401,7 @@ export class Room extends Server<Env> {
     }
   }
 
-  /** One alarm serves every timed job (outbox flush, dead-socket sweep): it is set to the earliest. */
+  /** One alarm serves every timed job (outbox flush, dead-socket sweep, media cleanup): it is set to the earliest. */
   #scheduleAlarm(at: number): void {
     if (this.#alarmAt !== null && this.#alarmAt <= at) return;
     this.#alarmAt = at;
@@ -346,14 +425,30 @@ export class Room extends Server<Env> {
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
+    await this.#cleanMedia();
+  }
+
+  /** Orphan uploads past their time, stale multipart uploads, and deletions R2 refused before. */
+  async #cleanMedia(): Promise<void> {
+    const now = Date.now();
+    try {
+      await sweepOrphans(this.core.media, this.env.MEDIA, now, this.media.orphanTtlMs);
+    } catch (error) {
+      console.error(JSON.stringify({ event: "media_cleanup_failed", room: this.core.roomId, error: String(error) }));
+    }
+    const oldest = this.core.media.oldestUnattached();
+    if (oldest !== null) this.#scheduleAlarm(Math.max(now + 1000, oldest + this.media.orphanTtlMs));
+    if (this.core.media.countDeleting() > 0) this.#scheduleAlarm(now + MEDIA_RETRY_MS);
   }
 
   /** Destroys deleted content that no legal hold protects (holds on users live in D1). */
   async #purge(): Promise<void> {
     const meta = this.core.meta;
     if (!meta || meta.purged) return;
-    const queued = this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM purge_queue").one().n;
-    if (queued === 0 && meta.deletedTs === null) return;
+    const sql = this.ctx.storage.sql;
+    const queued = sql.exec<{ n: number }>("SELECT count(*) AS n FROM purge_queue").one().n;
+    const removedMedia = sql.exec<{ n: number }>("SELECT count(*) AS n FROM media WHERE state = 'removed'").one().n;
+    if (queued === 0 && removedMedia === 0 && meta.deletedTs === null) return;
     let heldUsers: Set<string>;
     try {
       const { results } = await this.indexDb
@@ -368,6 +463,12 @@ export class Room extends Server<Env> {
     const result = this.core.purge(Date.now(), heldUsers);
     if (result.roomPurged) {
       console.log(JSON.stringify({ event: "room_purged", room: this.core.roomId }));
+      try {
+        await this.purgeMedia();
+      } catch (error) {
+        // Rows stay marked `deleting`; the media cleanup retries them.
+        console.error(JSON.stringify({ event: "media_purge_failed", room: this.core.roomId, error: String(error) }));
+      }
     }
     if (result.next !== null) this.#scheduleAlarm(result.next);
   }

@@ -80,6 +80,39 @@ const upgrades: string[] = [
   -- A socket lives no longer than the token its ticket was bought with.
   ALTER TABLE tickets ADD COLUMN token_exp INTEGER;
   `,
+  // 2: media uploads of this room (the files live in R2 under rooms/<this object's id>/).
+  `
+  CREATE TABLE media (
+    media_id      TEXT PRIMARY KEY,
+    uploader      TEXT NOT NULL,
+    r2_key        TEXT NOT NULL,
+    filename      TEXT NOT NULL,
+    content_type  TEXT,
+    size          INTEGER,
+    width         INTEGER,
+    height        INTEGER,
+    etag          TEXT,
+    -- uploading: bytes still coming; pending: stored, not yet on a message;
+    -- attached: on message msg_seq; deleting: to be removed from R2 (retried by the alarm).
+    state         TEXT NOT NULL,
+    msg_seq       INTEGER,
+    upload_id     TEXT,
+    r2_upload_id  TEXT,
+    part_size     INTEGER,
+    created_ts    INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX media_upload ON media (upload_id) WHERE upload_id IS NOT NULL;
+  CREATE INDEX media_msg ON media (msg_seq) WHERE msg_seq IS NOT NULL;
+  CREATE INDEX media_state ON media (state, created_ts);
+
+  CREATE TABLE media_parts (
+    media_id    TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    etag        TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    PRIMARY KEY (media_id, part_number)
+  );
+  `,
 ];
 
 export function migrate(sql: SqlStorage): void {

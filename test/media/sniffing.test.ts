@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { imageDimensions } from "../../src/media/dimensions";
+import { uniqueRoom, user } from "../helpers";
+import { download, html, png, roomObjects, upload } from "./fixtures";
+
+describe("type sniffing", () => {
+  it("treats a PNG named .exe as a PNG, and fixes its extension", async () => {
+    const alice = await user("sniff-png");
+    const room = uniqueRoom("sniff");
+    await alice.createRoom(room);
+    const res = await upload(alice.token, room, png(4000, 32, 16), { filename: "setup.exe", contentType: "application/x-msdownload" });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ contentType: "image/png", filename: "setup.exe.png", width: 32, height: 16 });
+    const got = await download(`/api/rooms/${room}/media/${res.body.mediaId}`, { token: alice.token });
+    expect(got.headers.get("content-type")).toBe("image/png");
+  });
+
+  it("refuses an HTML page named .png, storing nothing", async () => {
+    const alice = await user("sniff-html");
+    const room = uniqueRoom("sniff");
+    await alice.createRoom(room);
+    const res = await upload(alice.token, room, html(), { filename: "cat.png", contentType: "image/png" });
+    expect(res.status).toBe(415);
+    expect(res.body.error.code).toBe("unsupported_media_type");
+    expect(await roomObjects(room)).toEqual([]);
+  });
+
+  it("refuses types outside the allow-list (an SVG, a Windows executable)", async () => {
+    const alice = await user("sniff-deny");
+    const room = uniqueRoom("sniff");
+    await alice.createRoom(room);
+    const svg = new TextEncoder().encode('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+    expect((await upload(alice.token, room, svg, { filename: "a.svg", contentType: "image/svg+xml" })).status).toBe(415);
+    const exe = new Uint8Array(4096);
+    exe.set([0x4d, 0x5a], 0); // "MZ"
+    expect((await upload(alice.token, room, exe, { filename: "a.png", contentType: "image/png" })).status).toBe(415);
+    expect(await roomObjects(room)).toEqual([]);
+  });
+
+  it("accepts plain text declared as such and serves it as an attachment", async () => {
+    const alice = await user("sniff-text");
+    const room = uniqueRoom("sniff");
+    await alice.createRoom(room);
+    const text = new TextEncoder().encode("meeting notes: ünïcode ok\n".repeat(100));
+    const res = await upload(alice.token, room, text, { filename: "notes", contentType: "text/plain" });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ contentType: "text/plain", filename: "notes.txt" });
+    const got = await download(`/api/rooms/${room}/media/${res.body.mediaId}`, { token: alice.token });
+    expect(got.headers.get("content-type")).toBe("text/plain; charset=utf-8");
+    expect(got.headers.get("content-disposition")).toMatch(/^attachment; filename="notes.txt"/);
+    // Binary bytes declared as text are not text.
+    const binary = new Uint8Array(100).fill(0);
+    expect((await upload(alice.token, room, binary, { filename: "x.txt", contentType: "text/plain" })).status).toBe(415);
+  });
+
+  it("reads dimensions from PNG, GIF, WebP and JPEG headers", () => {
+    expect(imageDimensions("image/png", png(100, 300, 200))).toEqual({ width: 300, height: 200 });
+    const gif = new Uint8Array([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x40, 0x01, 0xf0, 0x00, 0, 0]);
+    expect(imageDimensions("image/gif", gif)).toEqual({ width: 320, height: 240 });
+    // JPEG: SOI, an APP0 segment, then SOF0 with height 480 and width 640.
+    const jpeg = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x04, 0x00, 0x00, 0xff, 0xc0, 0x00, 0x11, 0x08, 0x01, 0xe0, 0x02, 0x80, 0x03, 0, 0, 0, 0]);
+    expect(imageDimensions("image/jpeg", jpeg)).toEqual({ width: 640, height: 480 });
+    // WebP VP8X: canvas 1000 x 500 stored as width-1, height-1 in 24 bits.
+    const webp = new Uint8Array(30);
+    webp.set(new TextEncoder().encode("RIFF"), 0);
+    webp.set(new TextEncoder().encode("WEBPVP8X"), 8);
+    webp.set([999 & 0xff, 999 >> 8, 0, 499 & 0xff, 499 >> 8, 0], 24);
+    expect(imageDimensions("image/webp", webp)).toEqual({ width: 1000, height: 500 });
+    expect(imageDimensions("image/png", new Uint8Array(10))).toBeNull();
+  });
+});
