@@ -158,17 +158,25 @@ describe("web client", () => {
   });
 
   it("loads older history pages on scroll-up, each message once, in order, keeping the scroll position", async () => {
-    const seeder = await server.client("sam");
-    await seeder.createRoom("archive");
-    const expected: string[] = [];
-    for (let i = 1; i <= 180; i++) {
-      const text = `archived message ${String(i).padStart(3, "0")}`;
-      await seeder.sendMessage("archive", text);
-      expected.push(text);
-    }
+    // 180 messages from six senders at once (one client sends in order; six interleave),
+    // so the expected order is the order the room stored them in.
+    const seeders = await Promise.all(Array.from({ length: 6 }, () => server.client("sam")));
+    await seeders[0]!.createRoom("archive");
+    const stored = await Promise.all(
+      seeders.map(async (seeder, s) => {
+        const sent = [];
+        for (let i = 1; i <= 30; i++) sent.push(await seeder.sendMessage("archive", `archived message ${s}-${String(i).padStart(2, "0")}`));
+        return sent;
+      }),
+    );
+    const expected = stored
+      .flat()
+      .sort((a, b) => a.seq - b.seq)
+      .map((m) => m.content);
+    const newest = expected.at(-1)!;
     const sam = await user("sam");
     await openRoom(sam.page, server.baseUrl, "archive");
-    await sam.page.locator(".msg", { hasText: "archived message 180" }).waitFor();
+    await sam.page.locator(".msg", { hasText: newest }).waitFor();
     const firstCount = (await messageTexts(sam.page)).length;
     expect(firstCount).toBeLessThan(180);
 
