@@ -3,7 +3,7 @@ import { defineConfig } from "vitest/config";
 
 // Integration tests run inside workerd with the real Worker, room objects, D1 (migrations
 // applied in test/setup.ts) and SQLite. End-to-end tests (test/e2e) drive `wrangler dev`
-// from Node instead and run under `node --test`.
+// from Node instead; test/browser drives chromium against `npm start` (vitest.browser.config.ts).
 export default defineConfig(async () => {
   const migrations = await readD1Migrations("migrations");
   return {
@@ -32,7 +32,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      exclude: ["test/e2e/**", "node_modules/**"],
+      exclude: ["test/e2e/**", "test/browser/**", "node_modules/**"],
       setupFiles: ["./test/setup.ts"],
       testTimeout: 20_000,
     },

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm start [-- wrangler dev flags]`: applies the local D1 migrations, then runs
+// `npm start [-- wrangler dev flags]`: builds the web client (dist/web), applies the
+// local D1 migrations, then runs
 // `wrangler dev` with local storage and dev auth switched on. The dev signing
 // secret is made fresh for each run, so no secret lives in the repository.
 import { spawn, spawnSync } from "node:child_process";
@@ -11,6 +12,9 @@ const passthrough = process.argv.slice(2);
 // Flags that pick the local state directory must reach the migration step too.
 const persistAt = passthrough.indexOf("--persist-to");
 const persist = persistAt >= 0 ? ["--persist-to", passthrough[persistAt + 1]] : [];
+
+const web = spawnSync(process.execPath, [new URL("./build-web.mjs", import.meta.url).pathname], { stdio: ["ignore", "inherit", "inherit"] });
+if (web.status !== 0) process.exit(web.status ?? 1);
 
 const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", ...persist], {
   stdio: ["ignore", "inherit", "inherit"],

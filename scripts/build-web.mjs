@@ -1,0 +1,57 @@
+#!/usr/bin/env node
+// `npm run build:web`: bundles the browser app (src/web) into dist/web, which the
+// Worker serves as static assets (wrangler.toml [assets]). esbuild compiles the
+// TypeScript and the SDK it imports into one ES module, so the protocol exists
+// once, in src/protocol, for the server, the SDK and the app.
+//
+// dist/web/_headers gives every asset the security headers (a strict CSP with no
+// inline script): assets are served without running the Worker.
+import { build } from "esbuild";
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "dist", "web");
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob: data:",
+  "connect-src 'self' ws: wss:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join("; ");
+
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+await build({
+  entryPoints: { app: join(root, "src/web/main.ts"), style: join(root, "src/web/style.css") },
+  outdir: out,
+  bundle: true,
+  format: "esm",
+  platform: "browser",
+  target: "es2022",
+  minify: true,
+  sourcemap: true,
+  legalComments: "none",
+  logLevel: "warning",
+});
+
+copyFileSync(join(root, "src/web/index.html"), join(out, "index.html"));
+
+writeFileSync(
+  join(out, "_headers"),
+  `/*
+  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}
+  X-Content-Type-Options: nosniff
+  Referrer-Policy: no-referrer
+  X-Frame-Options: DENY
+  Cache-Control: no-cache
+`,
+);
+
+console.log(`web app built into ${out}`);

@@ -1,0 +1,38 @@
+/**
+ * Splits message text into plain runs and http(s) links. Pure, so it can be
+ * tested without a DOM; the caller builds <a> elements with textContent. Any
+ * other scheme (javascript:, data:, ...) stays text.
+ */
+export type Segment = { kind: "text"; text: string } | { kind: "link"; text: string; href: string };
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+/** Punctuation that usually ends the sentence, not the URL. */
+const TRAILING = /[.,:;!?)\]}'"]+$/;
+
+export function linkify(text: string): Segment[] {
+  const segments: Segment[] = [];
+  let last = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    let candidate = match[0];
+    const trailing = TRAILING.exec(candidate);
+    if (trailing) candidate = candidate.slice(0, -trailing[0].length);
+    const href = safeHref(candidate);
+    const start = match.index ?? 0;
+    if (!href) continue;
+    if (start > last) segments.push({ kind: "text", text: text.slice(last, start) });
+    segments.push({ kind: "link", text: candidate, href });
+    last = start + candidate.length;
+  }
+  if (last < text.length) segments.push({ kind: "text", text: text.slice(last) });
+  return segments;
+}
+
+/** The normalised URL if it parses as http or https; null otherwise. */
+export function safeHref(candidate: string): string | null {
+  try {
+    const url = new URL(candidate);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
