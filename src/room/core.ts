@@ -539,8 +539,9 @@ export class RoomCore {
 
 function readMeta(sql: SqlStorage): RoomMeta | null {
   const rows = sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();
-  if (rows.length === 0) return null;
   const map = new Map(rows.map((r) => [r.key, parseStored(r.value)]));
+  // The room exists once it has a kind (other keys, such as its id, may be written earlier).
+  if (!map.has("kind")) return null;
   return {
     kind: map.get("kind") === "direct" ? "direct" : "group",
     createdBy: String(map.get("createdBy") ?? ""),

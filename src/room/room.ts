@@ -73,7 +73,7 @@ export class Room extends Server<Env> {
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
     this.media = mediaConfig(env);
-    this.core = new RoomCore(ctx.storage.sql, ctx.id.name ?? "", roomLimits(env as unknown as Record<string, unknown>), {
+    this.core = new RoomCore(ctx.storage.sql, roomIdOf(ctx), roomLimits(env as unknown as Record<string, unknown>), {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
       scheduleFlush: () => this.#scheduleAlarm(Date.now() + flushDelay(0)),
@@ -499,6 +499,22 @@ export class Room extends Server<Env> {
   abortForTesting(): void {
     this.ctx.abort("aborted for testing");
   }
+}
+
+/**
+ * The room's id. `ctx.id.name` is missing when the object is woken by an alarm
+ * (after a restart, the alarm can be what starts it), and an instance lives on
+ * for whatever comes next; so the id is also kept in the room's own storage.
+ */
+function roomIdOf(ctx: DurableObjectState): string {
+  const sql = ctx.storage.sql;
+  const stored = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'roomId'").toArray()[0]?.value;
+  const name = ctx.id.name;
+  if (name) {
+    if (stored === undefined) sql.exec("INSERT INTO meta (key, value) VALUES ('roomId', ?) ON CONFLICT (key) DO NOTHING", JSON.stringify(name));
+    return name;
+  }
+  return stored === undefined ? "" : (JSON.parse(stored) as string);
 }
 
 function errorResponse(error: ErrorBody): Response {

@@ -11,6 +11,15 @@ import { join } from "node:path";
 import WebSocket from "ws";
 import { ChatClient, type WebSocketConstructor } from "../../src/client";
 
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -84,7 +93,19 @@ export async function startLocalChat(options: { vars?: Record<string, string> } 
     } catch {
       // already gone
     }
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    // workerd drains on SIGTERM: it stops listening but keeps serving open WebSockets, so
+    // a "stopped" server would keep old sockets alive beside its successor. Nothing of the
+    // group may outlive a stop.
+    const pid = proc.pid;
+    for (let i = 0; i < 50 && groupAlive(pid); i++) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
     child = null;
   };
 
