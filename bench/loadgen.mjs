@@ -94,12 +94,13 @@ async function openSocket(spec) {
   s.live = false;
   s.dropping = false;
   s.received = 0;
+  s.frames = 0;
   sockets.set(spec.key, s);
   const url = spec.proto === "chat" ? await ticketUrl(spec) : `${wsBase}/baseline/ws?room=${spec.room}${spec.after !== undefined ? `&after=${spec.after}` : ""}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     s.ws = ws;
-    const timer = setTimeout(() => reject(new Error(`socket ${spec.key} not live in 60 s`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`socket ${spec.key} not live in 20 s (ws state ${s.ws?.readyState}, ${s.frames} frames) ${s.lastError ?? ""}`)), 60_000);
     const becameLive = () => {
       s.live = true;
       clearTimeout(timer);
@@ -119,7 +120,11 @@ async function openSocket(spec) {
       clearTimeout(timer);
       if (!s.live) reject(e);
     });
-    ws.on("close", (code) => {
+    ws.on("close", (code, reason) => {
+      if (!s.live) {
+        clearTimeout(timer);
+        reject(new Error(`socket ${spec.key} closed before live: ${code} ${reason}`));
+      }
       if (code === 4008) stats.cutoffs++;
       else if (!s.dropping) stats.closedUnexpectedly++;
       s.live = false;
@@ -129,6 +134,7 @@ async function openSocket(spec) {
 
 function onFrame(s, text, becameLive) {
   const t = now();
+  s.frames = (s.frames ?? 0) + 1;
   if (s.spec.proto === "chat") {
     if (text.startsWith('{"type":"event"')) {
       const seq = topSeq(text);
@@ -169,6 +175,7 @@ function onFrame(s, text, becameLive) {
       stats.gaps += 1_000_000; // a resume that could not be replayed counts as loss here
       becameLive();
     } else if (text.startsWith('{"type":"error"')) {
+      if (!s.live) s.lastError = text;
       s.outstanding--;
       s.sender?.pump();
     }
