@@ -31,6 +31,8 @@ function newStats() {
     closedUnexpectedly: 0,
     gaps: 0,
     dups: 0,
+    stalls: 0,
+    stallSamples: [],
     ackHist: new Uint32Array(BUCKETS),
     delivHist: new Uint32Array(BUCKETS),
   };
@@ -73,8 +75,25 @@ async function ticketUrl(spec) {
   return `${wsBase}${body.url}`;
 }
 
-/** Opens one socket; resolves once it is live (chat: `live` frame; baseline: open, or replay done). */
+/**
+ * Opens one socket; resolves once it is live. A socket not live within 10 s is
+ * dropped and opened again (as the SDK's heartbeat would), at most twice; each
+ * such stall is counted and reported.
+ */
 async function openSocket(spec) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await openSocketOnce(spec);
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      stats.stalls++;
+      if (stats.stallSamples.length < 3) stats.stallSamples.push(String(e));
+      sockets.get(spec.key)?.ws?.terminate();
+    }
+  }
+}
+
+async function openSocketOnce(spec) {
   const prev = sockets.get(spec.key);
   const s = prev ?? {
     key: spec.key,
@@ -100,7 +119,7 @@ async function openSocket(spec) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     s.ws = ws;
-    const timer = setTimeout(() => reject(new Error(`socket ${spec.key} not live in 20 s (ws state ${s.ws?.readyState}, ${s.frames} frames) ${s.lastError ?? ""}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`socket ${spec.key} not live in 10 s (ws state ${s.ws?.readyState}, ${s.frames} frames) ${s.lastError ?? ""}`)), 10_000);
     const becameLive = () => {
       s.live = true;
       clearTimeout(timer);
@@ -253,7 +272,7 @@ async function run({ senders, durationMs }) {
   return { outstanding: mine.reduce((a, { s }) => a + Math.max(0, s.outstanding), 0) };
 }
 
-async function openAll(specs, concurrency = 64) {
+async function openAll(specs, concurrency = 32) {
   const started = now();
   let next = 0;
   let lastLive = started;
@@ -284,7 +303,8 @@ const handlers = {
   open: (msg) => openAll(msg.specs, msg.concurrency),
   run,
   reset() {
-    Object.assign(stats, newStats());
+    // Stalled opens are counted for the whole run.
+    Object.assign(stats, { ...newStats(), stalls: stats.stalls, stallSamples: stats.stallSamples });
     return {};
   },
   stats() {
@@ -298,6 +318,8 @@ const handlers = {
       closedUnexpectedly: stats.closedUnexpectedly,
       gaps: stats.gaps,
       dups: stats.dups,
+      stalls: stats.stalls,
+      stallSamples: stats.stallSamples,
       ackHist: sparse(stats.ackHist),
       delivHist: sparse(stats.delivHist),
     };

@@ -16,6 +16,7 @@ import WebSocket from "ws";
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const quick = process.argv.includes("--quick");
+const profile = process.argv.includes("--profile");
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -80,7 +81,7 @@ async function startStack() {
   const child = spawn(
     "npx",
     ["wrangler", "dev", "-c", config, "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir,
-      "--var", "DEV_AUTH:true", "--var", `AUTH_SECRET:${secret}`, "--log-level", "warn"],
+      "--var", "DEV_AUTH:true", "--var", `AUTH_SECRET:${secret}`, "--log-level", process.env.BENCH_LOG_LEVEL ?? "warn"],
     { cwd: root, env, stdio: ["ignore", "pipe", "pipe"], detached: true },
   );
   let log = "";
@@ -110,6 +111,7 @@ async function startStack() {
   });
   return {
     baseUrl,
+    inspector,
     runtimePid: runtime,
     log: () => log,
     async stop() {
@@ -127,6 +129,47 @@ async function startStack() {
       }
       rmSync(stateDir, { recursive: true, force: true });
     },
+  };
+}
+
+// ---- CPU profile of the workerd runtime (--profile), through wrangler's inspector ----
+
+async function startProfiler() {
+  const targets = await (await fetch(`http://127.0.0.1:${stack.inspector}/json/list`)).json();
+  const target = targets.find((t) => !/proxy/i.test(t.title ?? "")) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r, j) => (ws.once("open", r), ws.once("error", j)));
+  let id = 0;
+  const waiting = new Map();
+  ws.on("message", (d) => {
+    const m = JSON.parse(d.toString());
+    if (m.id && waiting.has(m.id)) waiting.get(m.id)(m.result ?? m.error), waiting.delete(m.id);
+  });
+  const send = (method, params = {}) => new Promise((r) => { waiting.set(++id, r); ws.send(JSON.stringify({ id, method, params })); });
+  await send("Profiler.enable");
+  await send("Profiler.setSamplingInterval", { interval: 200 });
+  await send("Profiler.start");
+  return async (label) => {
+    const { profile: p } = await send("Profiler.stop");
+    ws.close();
+    // Self time per function, from the sample counts.
+    const self = new Map();
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const counts = new Map();
+    for (const sid of p.samples) counts.set(sid, (counts.get(sid) ?? 0) + 1);
+    let total = 0;
+    for (const [nid, c] of counts) {
+      const f = byId.get(nid).callFrame;
+      const key = `${f.functionName || "(anon)"} ${f.url.split("/").slice(-2).join("/")}:${f.lineNumber + 1}`;
+      self.set(key, (self.get(key) ?? 0) + c);
+      total += c;
+    }
+    const top = [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25);
+    console.log(`\n  CPU profile (${label}), self time, top 25 of ${total} samples:`);
+    for (const [k, c] of top) console.log(`    ${((100 * c) / total).toFixed(1).padStart(5)}%  ${k}`);
+    const dir = join(here, "results");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `${label.replace(/\W+/g, "-")}.cpuprofile`), JSON.stringify(p));
   };
 }
 
@@ -250,6 +293,8 @@ async function collect() {
     closedUnexpectedly: sum("closedUnexpectedly"),
     gaps: sum("gaps"),
     dups: sum("dups"),
+    stalls: sum("stalls"),
+    stallSamples: s.flatMap((x) => x.stallSamples),
     seconds: (lastDeliver - firstSend) / 1000,
     ackP50: percentile(ack, 0.5),
     ackP99: percentile(ack, 0.99),
@@ -304,7 +349,11 @@ async function fanout(n) {
     await openSpecs(users.map((u, i) => ({ key: `${proto}-${u}`, proto, room, token: toks[i] })));
     keys[proto] = users.slice(0, senders).map((u) => `${proto}-${u}`);
   }
-  for (const proto of ["base", "chat"]) out[proto].full = await drive(keys[proto].map((key) => ({ key, mode: "window", window: 8 })), n, SIZES.runMs);
+  for (const proto of ["base", "chat"]) {
+    const stop = profile ? await startProfiler() : null;
+    out[proto].full = await drive(keys[proto].map((key) => ({ key, mode: "window", window: 8 })), n, SIZES.runMs);
+    await stop?.(`${proto} fan-out ${n} full speed`);
+  }
   // The fixed rate is half of what the baseline sustained: a load both should carry without queueing.
   const fixedRate = Math.max(5, Math.round(out.base.full.messagesPerSec / 2));
   for (const proto of ["base", "chat"]) {
@@ -341,7 +390,9 @@ async function manyRooms() {
       senders.push({ key: `${proto}-${room}-${users[0]}`, mode: "window", window: 1 });
     });
     await openSpecs(specs);
+    const stop = profile ? await startProfiler() : null;
     out[proto] = await drive(senders, 5, SIZES.runMs);
+    await stop?.(`${proto} ${r} rooms`);
     await all("close");
   }
   results.scenarios.many_rooms = out;
@@ -382,8 +433,9 @@ async function history() {
     }
     const chatSeedSec = (now() - seedStart) / 1000;
     const get = (q) => api("GET", `/api/rooms/${room}/messages?${q}`, undefined, tok);
-    // A cursor deep in the past: the page before the second seeded batch, then its nextCursor.
-    const deepStart = await get(`limit=50&beforeTs=${new Date(batches[1].ts).toISOString()}`);
+    // A cursor deep in the past: the page before the sixth seeded batch (a quarter of the way in), then its nextCursor.
+    const deepStart = await get(`limit=50&beforeTs=${new Date(batches[5].ts).toISOString()}`);
+    if (!deepStart.nextCursor) throw new Error("no cursor deep in the past");
     const from = new Date(batches[BATCHES / 2].ts).toISOString();
     const to = new Date(batches[BATCHES / 2 + 1].ts).toISOString();
     const check = await get(`limit=50&cursor=${deepStart.nextCursor}`);
@@ -404,7 +456,7 @@ async function history() {
     const bget = async (q) => (await fetch(`${stack.baseUrl}/baseline/history?room=${broom}&${q}`)).json();
     const base = {
       latest: await timeReads(SIZES.reads, () => bget("")),
-      deep: await timeReads(SIZES.reads, () => bget(`before=${bb[0].toSeq - 50}`)),
+      deep: await timeReads(SIZES.reads, () => bget(`before=${bb[4].toSeq - 50}`)),
       range: await timeReads(SIZES.reads, () => bget(`from=${bb[BATCHES / 2].ts}&to=${bb[BATCHES / 2 + 1].ts}`)),
     };
     out[size] = { chat, base };
@@ -452,6 +504,7 @@ async function storm() {
     } else {
       await baselineSend(room, gap);
     }
+    const stallsBefore = (await collect()).stalls;
     const t0 = now();
     const res = await all("resume", () => ({ baseAfter: 0 }));
     const failed = res.reduce((a, r) => a + r.failed, 0);
@@ -462,13 +515,15 @@ async function storm() {
     const lost = n * gap - replayed + stats.gaps;
     const errors = res.flatMap((r) => r.errors);
     if (errors.length) console.log(`    ${proto}: ${failed} reconnects failed, e.g. ${errors[0]}\n${stack.log().split("\n").filter((l) => /error|warn/i.test(l)).slice(-5).join("\n")}`);
-    out[proto] = { seconds: +((lastLive - t0) / 1000).toFixed(2), replayed, expected: n * gap, lost, failed, errors, dups: stats.dups };
+    out[proto] = { seconds: +((lastLive - t0) / 1000).toFixed(2), replayed, expected: n * gap, lost, failed, errors, dups: stats.dups, stalledReconnects: stats.stalls - stallsBefore };
     await all("close");
   }
   results.scenarios.storm = out;
+  if (process.env.BENCH_DEBUG) console.log(stack.log().split("\n").filter((l) => !/Request\.cf|ENOTFOUND|^\s+at /.test(l)).slice(-40).join("\n"));
   const s = `reconnect storm ${n}`;
   row(s, "seconds until all live", out.chat.seconds, out.base.seconds, { on: "value", op: "<=", n: 10, label: "<= 10 s" });
   row(s, `events lost (of ${n * gap})`, out.chat.lost, out.base.lost, { on: "value", op: "<=", n: 0, label: "0" });
+  row(s, "reconnects stalled > 10 s, retried", out.chat.stalledReconnects, out.base.stalledReconnects);
 }
 
 async function idle() {
@@ -549,6 +604,15 @@ try {
   console.error(`bench failed: ${e?.stack ?? e}`);
   if (stack) console.error(stack.log().slice(-3000));
 } finally {
+  if (workers.length) {
+    try {
+      const c = await collect();
+      results.stalledOpens = { count: c.stalls, samples: c.stallSamples };
+      if (c.stalls) console.log(`  ${c.stalls} socket opens stalled > 10 s and were retried, e.g. ${c.stallSamples[0]}`);
+    } catch {
+      // workers gone
+    }
+  }
   stopWorkers();
   await stack?.stop();
 }
