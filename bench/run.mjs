@@ -596,8 +596,16 @@ try {
   for (const [name, fn, label] of steps) {
     if (only && !only.includes(name)) continue;
     const t = Date.now();
-    await fn();
-    console.log(`  ${label}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    try {
+      await fn();
+      console.log(`  ${label}: ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    } catch (e) {
+      // One broken scenario must not hide the others' figures; the run still fails.
+      failed = true;
+      (results.errors ??= []).push({ scenario: label, error: String(e?.stack ?? e) });
+      console.error(`  ${label} failed: ${e?.stack ?? e}`);
+      await all("close").catch(() => {});
+    }
   }
 } catch (e) {
   failed = true;
