@@ -3,15 +3,15 @@
  * action is then decided by the room object itself (its SQLite holds the
  * membership), never by the D1 index, which may lag.
  */
-import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { DevToken, DevTokenBody, RoomId } from "../protocol";
+import { DevToken, DevTokenBody, RoomId, UserId } from "../protocol";
 import { authConfig, signDevToken } from "../auth/tokens";
 import { requireUser } from "./auth";
 import type { AppEnv } from "./context";
-import { ApiError } from "./errors";
+import { ApiError, unwrap } from "./errors";
 import { allowedOrigins, originAllowed } from "./origins";
 import { isMediaUpload, isSignedDownload, mediaRoutes } from "./routes/media";
 import { messageRoutes } from "./routes/messages";
@@ -20,6 +20,8 @@ import { adminRoutes, requireAdmin } from "./routes/admin";
 import { syncRoutes } from "./routes/sync";
 import { presenceRoutes } from "./routes/presence";
 import { errorResponses, json, roomStub } from "./routes/shared";
+
+const DevSeedBody = z.object({ userId: UserId, count: z.number().int().min(1).max(100_000) });
 
 /** Request bodies are small JSON; anything bigger is refused before it is read. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -81,6 +83,19 @@ export function createApp(): OpenAPIHono<AppEnv> {
       // The abort surfaces as an error on this call: that is the point.
     }
     return c.json({ aborted: true });
+  });
+
+  /**
+   * Dev auth only: append `count` (at most 100,000) messages from `userId`, a
+   * member, straight into a room's log. For benchmarks that need a long history.
+   */
+  app.post("/api/dev/rooms/:roomId/seed", async (c) => {
+    if (!authConfig(c.env).devAuth) throw new ApiError("not_found", "dev auth is not enabled");
+    const roomId = RoomId.safeParse(c.req.param("roomId"));
+    if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
+    const body = DevSeedBody.safeParse(await c.req.json().catch(() => null));
+    if (!body.success) throw new ApiError("invalid_request", "expected { userId, count }");
+    return c.json(unwrap(await roomStub(c.env, roomId.data).seedForBench(body.data.userId, body.data.count)), 200);
   });
 
   /**

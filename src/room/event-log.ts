@@ -102,6 +102,30 @@ export class EventLog {
     return this.sql.exec<EventRow>("SELECT * FROM events WHERE msg_id = ? AND type = 'message'", messageId).toArray()[0] ?? null;
   }
 
+  /**
+   * Dev and benchmarks only (reached through a DEV_AUTH-guarded route): appends
+   * `count` messages in one synchronous step, all stamped with the current
+   * time, keeping seq gap-free and ts non-decreasing, and moves the cached head.
+   * Returns the seq range written and the ts used.
+   */
+  seedMessagesForBench(sender: string, count: number, content: string): { fromSeq: number; toSeq: number; ts: number } {
+    const ts = this.now();
+    const fromSeq = this.#head + 1;
+    for (let i = 0; i < count; i++) {
+      const seq = fromSeq + i;
+      this.sql.exec(
+        "INSERT INTO events (seq, type, ts, actor, msg_id, content) VALUES (?, 'message', ?, ?, ?, ?)",
+        seq,
+        ts,
+        sender,
+        newMessageId(ts),
+        content,
+      );
+    }
+    this.#head = fromSeq + count - 1;
+    return { fromSeq, toSeq: this.#head, ts };
+  }
+
   /** The message an earlier send with this client id stored, if any. */
   findByClientId(sender: string, clientId: string): Message | null {
     const row = this.sql

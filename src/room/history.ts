@@ -60,8 +60,11 @@ export function decodeCursor(text: string): Cursor | null {
 
 /** The first seq at or after `ms`, or head + 1 when there is none. */
 function firstSeqAtOrAfter(sql: SqlStorage, ms: number, head: number): number {
-  const row = sql.exec<{ seq: number | null }>("SELECT min(seq) AS seq FROM events WHERE ts >= ?", ms).one();
-  return row.seq ?? head + 1;
+  // Not min(seq) ... WHERE ts >= ?: that visits every row after `ms` (measured: 360 ms at
+  // 1M messages, bench/README.md). events_ts is ordered by (ts, seq) and ts never
+  // decreases with seq, so its first entry at or after `ms` is the answer: O(log n).
+  const row = sql.exec<{ seq: number }>("SELECT seq FROM events WHERE ts >= ? ORDER BY ts, seq LIMIT 1", ms).toArray()[0];
+  return row?.seq ?? head + 1;
 }
 
 function parseTime(text: string | undefined, name: string): Result<number | undefined> {

@@ -28,7 +28,14 @@ export type OutboxEntry =
   | { op: "room_state"; roomId: string; type: "room_deleted" | "room_restored"; seq: number; ts: number }
   | { op: "audit"; id: string; ts: number; actor: string; action: string; roomId: string; target: string | null; detail: string | null };
 
-const FLUSH_DELAY_MS = 250;
+/**
+ * How long changes wait before the alarm writes them to D1. Measured (bench/README.md):
+ * at 250 ms a busy room ran one alarm + D1 batch four times a second, and with
+ * 10 to 100 active rooms in one workerd that cut message throughput to a third
+ * of the baseline's; at 2 s it is back near the baseline. The index may lag by
+ * seconds (DESIGN.md), and fewer, larger batches are also what D1 wants.
+ */
+const FLUSH_DELAY_MS = 2000;
 const MAX_BACKOFF_MS = 60_000;
 const MAX_ROWS_PER_FLUSH = 100;
 

@@ -495,6 +495,20 @@ export class Room extends Server<Env> {
     }
   }
 
+  /**
+   * Dev and benchmarks only (the Worker exposes it only with dev auth, and it
+   * refuses without): writes `count` messages from a member straight into the
+   * log, so a benchmark can build a long history in seconds. Nothing is
+   * broadcast and the D1 index is not touched.
+   */
+  seedForBench(userId: string, count: number): Result<{ fromSeq: number; toSeq: number; ts: number }> {
+    if ((this.env as { DEV_AUTH?: string }).DEV_AUTH !== "true") return { ok: false, error: { code: "not_found", message: "dev auth is not enabled" } };
+    const member = this.core.requireMember(userId);
+    if (!member.ok) return member;
+    const n = Math.max(0, Math.min(100_000, Math.floor(count)));
+    return ok(this.core.log.seedMessagesForBench(userId, n, "seeded for the benchmark ".padEnd(100, ".")));
+  }
+
   /** Dev and tests only (the Worker exposes it only with dev auth): drop the instance as a crash would. */
   abortForTesting(): void {
     this.ctx.abort("aborted for testing");
