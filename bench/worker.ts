@@ -5,7 +5,7 @@
 import chat from "../src/worker";
 import { BaselineRoom } from "./baseline";
 
-export { Room } from "../src/worker";
+export { Room, UserLimits } from "../src/worker";
 export { BaselineRoom };
 
 interface BenchEnv extends Env {
