@@ -129,7 +129,8 @@ export class Room extends Server<Env> {
     return ok({ roomId: this.core.roomId, receipts: this.receipts.list(userId) });
   }
 
-  markRead(userId: string, seq: number): Result<{ roomId: string; seq: number }> {
+  markRead(userId: string, seq: number, privacy?: PrivacySettings): Result<{ roomId: string; seq: number }> {
+    if (privacy && this.core.members.has(userId)) this.core.members.setPrivacy(userId, privacy);
     const error = this.#markRead(userId, seq);
     if (error) return { ok: false, error };
     return ok({ roomId: this.core.roomId, seq: this.receipts.list(userId).find((r) => r.userId === userId)?.seq ?? 0 });
@@ -219,9 +220,10 @@ export class Room extends Server<Env> {
   }
 
   /** `tokenExp`: when the caller's token expires (ms); the socket will not outlive it. */
-  connectTicket(userId: string, tokenExp: number | null = null): Result<{ ticket: string; expiresTs: string }> {
+  connectTicket(userId: string, tokenExp: number | null = null, privacy?: PrivacySettings): Result<{ ticket: string; expiresTs: string }> {
     const member = this.core.requireMember(userId);
     if (!member.ok) return member;
+    if (privacy) this.core.members.setPrivacy(userId, privacy);
     const { ticket, expiresTs } = issueTicket(this.ctx.storage.sql, userId, Date.now(), tokenExp);
     return ok({ ticket, expiresTs: new Date(expiresTs).toISOString() });
   }

@@ -2,6 +2,7 @@
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { z } from "@hono/zod-openapi";
 import { ConnectTicket, EditMessageBody, HistoryPage, HistoryQuery, Message, RoomId, SendMessageBody } from "../../protocol";
+import { readPrivacy } from "../../db/settings";
 import type { AppEnv } from "../context";
 import { unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
@@ -91,7 +92,10 @@ export function messageRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { roomId } = c.req.valid("param");
       const identity = c.get("identity");
-      const { ticket, expiresTs } = unwrap(await roomStub(c.env, roomId).connectTicket(identity.userId, identity.expiresAt));
+      // Each new socket brings the user's current privacy settings: a setting changed just
+      // after joining (before the index knew of the room) still reaches this room.
+      const privacy = await readPrivacy(c.env.DB, identity.userId);
+      const { ticket, expiresTs } = unwrap(await roomStub(c.env, roomId).connectTicket(identity.userId, identity.expiresAt, privacy));
       const url = `/api/rooms/${encodeURIComponent(roomId)}/ws?ticket=${encodeURIComponent(ticket)}`;
       return c.json({ ticket, url, expiresTs }, 200);
     },

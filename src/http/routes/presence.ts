@@ -44,7 +44,8 @@ export function presenceRoutes(app: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const { roomId } = c.req.valid("param");
-      return c.json(unwrap(await roomStub(c.env, roomId).markRead(c.get("identity").userId, c.req.valid("json").seq)), 200);
+      const userId = c.get("identity").userId;
+      return c.json(unwrap(await roomStub(c.env, roomId).markRead(userId, c.req.valid("json").seq, await readPrivacy(c.env.DB, userId))), 200);
     },
   );
 
