@@ -67,6 +67,16 @@ export const ActiveUsers = z.object({ roomId: RoomId, users: z.array(UserId) });
 export const Member = z.object({ userId: UserId, role: Role, joinedTs: Timestamp });
 export const MemberList = z.object({ roomId: RoomId, members: z.array(Member) });
 
+/**
+ * The last message of a room as a room list shows it: a preview (the first
+ * 100 characters) or, if it was deleted, a tombstone with no content.
+ */
+export const LastMessage = z.union([
+  z.object({ id: z.string(), seq: z.number().int(), sender: UserId, preview: z.string(), ts: Timestamp }),
+  z.object({ id: z.string(), seq: z.number().int(), sender: UserId, deleted: z.literal(true), ts: Timestamp }),
+]);
+export type LastMessage = z.infer<typeof LastMessage>;
+
 export const RoomSummary = z.object({
   roomId: RoomId,
   kind: RoomKind,
@@ -74,6 +84,15 @@ export const RoomSummary = z.object({
   joinedTs: Timestamp,
   lastActivityTs: Timestamp,
   lastSeq: z.number().int(),
+  /**
+   * Messages after your read position that are not deleted and not yours,
+   * counted by the room itself (so right at once after a read or a deletion),
+   * capped at 999. Absent only if the room could not be asked (the list then
+   * falls back to the index).
+   */
+  unreadCount: z.number().int().min(0).optional(),
+  /** The room's last message (preview or tombstone); null if it has none. */
+  lastMessage: LastMessage.nullable().optional(),
 });
 export type RoomSummary = z.infer<typeof RoomSummary>;
 export const RoomList = z.object({ rooms: z.array(RoomSummary) });

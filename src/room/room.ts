@@ -32,6 +32,7 @@ import { RECEIPT_BATCH_MS, Receipts } from "./receipts";
 import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
 import { migrate } from "./schema";
+import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
 
 const USER_HEADER = "x-chat-user";
@@ -124,6 +125,16 @@ export class Room extends Server<Env> {
     const error = this.#markRead(userId, seq);
     if (error) return { ok: false, error };
     return ok({ roomId: this.core.roomId, seq: this.receipts.list(userId).find((r) => r.userId === userId)?.seq ?? 0 });
+  }
+
+  /**
+   * What the user's room list shows about this room (unread count, last
+   * message, last activity), or null if they are not a member (the D1 index
+   * lags: a room it still lists may have been left). Deleted rooms answer null.
+   */
+  summaryFor(userId: string): RoomSummaryForUser | null {
+    if (!this.core.requireMember(userId).ok) return null;
+    return summarise(this.ctx.storage.sql, this.core.roomId, this.core.members, (u) => this.receipts.pendingFor(u), userId);
   }
 
   typing(userId: string): Result<{ roomId: string }> {
