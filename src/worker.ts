@@ -3,6 +3,7 @@ import { createApp } from "./http/app";
 import { syncRetentionMs, trimSyncLog } from "./db/sync";
 
 export { Room } from "./room/room";
+export { Inbox } from "./user/inbox";
 
 const app = createApp();
 

@@ -18,6 +18,7 @@ import { roomRoutes } from "./routes/rooms";
 import { adminRoutes, requireAdmin } from "./routes/admin";
 import { syncRoutes } from "./routes/sync";
 import { presenceRoutes } from "./routes/presence";
+import { inboxRoutes, inboxSocketRoute } from "./routes/inbox";
 import { errorResponses, json, roomStub } from "./routes/shared";
 
 /** Request bodies are small JSON; anything bigger is refused before it is read. */
@@ -96,6 +97,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     return roomStub(c.env, roomId.data).fetch(c.req.raw);
   });
 
+  inboxSocketRoute(app);
+
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -111,11 +114,13 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("/api/rooms/*", async (c, next) => (c.req.path.endsWith("/ws") ? next() : requireUser(c, next)));
   app.use("/api/direct/*", requireUser);
   app.use("/api/sync", requireUser);
+  app.use("/api/inbox/connect-ticket", requireUser);
   app.use("/api/me/*", requireUser);
   app.use("/api/admin/*", requireUser, requireAdmin);
   roomRoutes(app);
   messageRoutes(app);
   syncRoutes(app);
+  inboxRoutes(app);
   presenceRoutes(app);
   adminRoutes(app);
 

@@ -12,22 +12,10 @@
  */
 import type { RoomSummary } from "../protocol";
 import type { RoomSummaryForUser } from "../room/summary";
+import { mapBounded } from "../util/bounded";
 
 /** Rooms asked at once; a user with 500 rooms costs 500 small RPCs, 16 in flight. */
 export const SUMMARY_CONCURRENCY = 16;
-
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 export async function enrichRooms(env: Env, userId: string, rooms: RoomSummary[]): Promise<RoomSummary[]> {
   const summaries = await mapBounded(rooms, SUMMARY_CONCURRENCY, async (room): Promise<RoomSummaryForUser | null | "unreachable"> => {

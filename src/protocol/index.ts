@@ -4,3 +4,4 @@ export * from "./ids";
 export * from "./messages";
 export * from "./http";
 export * from "./frames";
+export * from "./inbox";

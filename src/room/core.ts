@@ -230,6 +230,7 @@ export class RoomCore {
     const event = this.log.appendNotice("room_deleted", actor.userId, { restorableUntil });
     this.#setMeta({ deletedTs: ts, deletedBy: actor.userId, restorableUntil });
     this.outbox.put(`room_state:${event.seq}`, { op: "room_state", roomId: this.roomId, type: "room_deleted", seq: event.seq, ts });
+    this.outbox.put(`inbox:state:${event.seq}`, { op: "inbox", roomId: this.roomId, kind: "deleted", seq: event.seq, userId: null });
     this.#audit(actor.userId, "room_deleted", null, null, ts);
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
@@ -253,6 +254,7 @@ export class RoomCore {
     this.#setMeta({ deletedTs: null, deletedBy: null, restorableUntil: null });
     const event = this.log.appendNotice("room_restored", actor.userId, {});
     this.outbox.put(`room_state:${event.seq}`, { op: "room_state", roomId: this.roomId, type: "room_restored", seq: event.seq, ts });
+    this.outbox.put(`inbox:state:${event.seq}`, { op: "inbox", roomId: this.roomId, kind: "restored", seq: event.seq, userId: null });
     this.#audit(actor.userId, "room_restored", null, null, ts);
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
@@ -384,6 +386,7 @@ export class RoomCore {
     const ts = Date.parse(event.ts);
     this.members.add(userId, role, ts, event.seq, privacy);
     this.outbox.put(`member:${userId}`, { op: "member", roomId: this.roomId, userId, role, joinedTs: ts, seq: event.seq });
+    this.outbox.put(`inbox:member:${userId}`, { op: "inbox", roomId: this.roomId, kind: "joined", seq: event.seq, userId });
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
   }
@@ -393,6 +396,7 @@ export class RoomCore {
     const event = this.log.appendMembership("member_left", userId);
     const ts = Date.parse(event.ts);
     this.outbox.put(`member:${userId}`, { op: "member_removed", roomId: this.roomId, userId, seq: event.seq, ts });
+    this.outbox.put(`inbox:member:${userId}`, { op: "inbox", roomId: this.roomId, kind: "left", seq: event.seq, userId });
     this.#touch(event.seq, ts, false);
     this.effects.revoke(userId);
     this.effects.publish(event);
@@ -420,9 +424,13 @@ export class RoomCore {
       lastSeq: seq,
       deletedTs: meta.deletedTs,
     });
-    if (isMessage && this.members.count() <= this.limits.largeRoomMembers) {
+    const small = this.members.count() <= this.limits.largeRoomMembers;
+    if (isMessage && small) {
       this.outbox.put("activity", { op: "activity", roomId: this.roomId, ts });
     }
+    // Members' inboxes hear of every change (unread counts move on deletions too), in
+    // small rooms only; one row, however many changes, delivered by the alarm.
+    if (small) this.outbox.put("inbox:activity", { op: "inbox", roomId: this.roomId, kind: "activity", seq, userId: null });
     this.effects.scheduleFlush();
   }
 }

@@ -31,6 +31,7 @@ import { Presence } from "./presence";
 import { RECEIPT_BATCH_MS, Receipts } from "./receipts";
 import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
+import { type InboxEntry, type InboxTarget, deliverNotices, noticesFor } from "./inbox-delivery";
 import { migrate } from "./schema";
 import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
@@ -132,8 +133,8 @@ export class Room extends Server<Env> {
    * message, last activity), or null if they are not a member (the D1 index
    * lags: a room it still lists may have been left). Deleted rooms answer null.
    */
-  summaryFor(userId: string): RoomSummaryForUser | null {
-    if (!this.core.requireMember(userId).ok) return null;
+  summaryFor(userId: string, evenIfDeleted = false): RoomSummaryForUser | null {
+    if (!(evenIfDeleted ? this.core.members.has(userId) : this.core.requireMember(userId).ok)) return null;
     return summarise(this.ctx.storage.sql, this.core.roomId, this.core.members, (u) => this.receipts.pendingFor(u), userId);
   }
 
@@ -332,19 +333,31 @@ export class Room extends Server<Env> {
     this.#alarmAt = null;
     const now = Date.now();
     this.#sweepDeadSockets();
-    this.receipts.flush((frame, onlyUser) =>
-      this.sockets.broadcastEphemeral(frame, this.core.log.head, onlyUser === null ? {} : { onlyUser }),
-    );
+    this.receipts.flush((frame, onlyUser) => {
+      this.sockets.broadcastEphemeral(frame, this.core.log.head, onlyUser === null ? {} : { onlyUser });
+      // The reader's inbox (their other devices) learns the new unread count, whatever the room's size.
+      if (frame.type === "receipt") {
+        this.core.outbox.put(`inbox:read:${frame.userId}`, { op: "inbox", roomId: this.core.roomId, kind: "read", seq: frame.seq, userId: frame.userId });
+      }
+    });
     const presenceDue = this.presence.flushDue(now);
     if (presenceDue !== null) this.#scheduleAlarm(presenceDue);
     await this.#purge();
     if (this.core.outbox.pending > 0) {
-      const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt);
+      const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt, (entries) => this.#deliverInbox(entries));
       this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
   }
+
+  async #deliverInbox(entries: InboxEntry[]): Promise<boolean> {
+    const notices = noticesFor(this.core, (userId) => this.summaryFor(userId, true), entries);
+    return deliverNotices(notices, (userId) => this.inboxOf(userId));
+  }
+
+  /** A member's inbox; tests swap in a failing one to prove retries. */
+  inboxOf: (userId: string) => InboxTarget = (userId) => this.env.INBOXES.getByName(userId);
 
   /** Destroys deleted content that no legal hold protects (holds on users live in D1). */
   async #purge(): Promise<void> {
