@@ -19,10 +19,13 @@ import { backoffDelay, sleep } from "./backoff";
 import { ChatError } from "./errors";
 import { type SubscribeHandlers, type SubscribeOptions, Subscription, type WebSocketConstructor } from "./subscription";
 import { type TokenSource, type Transport, createTransport } from "./transport";
+import { type InboxHandlers, InboxSubscription } from "./inbox";
 
 export { ChatError } from "./errors";
 export type { ChatErrorCode } from "./errors";
 export { Subscription } from "./subscription";
+export { InboxSubscription } from "./inbox";
+export type { InboxHandlers, InboxNoticeEvent, InboxRoom, InboxKind } from "./inbox";
 export type { ConnectionState, SubscribeHandlers, SubscribeOptions, WebSocketConstructor, WebSocketLike } from "./subscription";
 export type { Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
 
@@ -73,6 +76,7 @@ export class ChatClient {
   readonly #transport: Transport;
   readonly #WebSocket: WebSocketConstructor | undefined;
   readonly #subscriptions = new Set<Subscription>();
+  readonly #inboxes = new Set<InboxSubscription>();
   /** Sends of one room go out one after another, so a retried send never overtakes a later one. */
   readonly #sendQueues = new Map<string, Promise<unknown>>();
 
@@ -268,10 +272,33 @@ export class ChatClient {
     return subscription;
   }
 
+  /**
+   * One socket for all your rooms: activity (with unread counts and the last
+   * message), reads on your other devices, joins, leaves, deletions and
+   * restores. Resolves once live; reconnects with jittered backoff until
+   * `inbox.close()`.
+   */
+  async subscribeInbox(handlers: InboxHandlers = {}): Promise<InboxSubscription> {
+    if (!this.#WebSocket) {
+      throw new ChatError("invalid_request", "no WebSocket implementation: pass one in ChatClientOptions.WebSocket (e.g. the `ws` package)");
+    }
+    const inbox = new InboxSubscription(this.#transport, this.#WebSocket, handlers);
+    this.#inboxes.add(inbox);
+    try {
+      await inbox.ready;
+    } catch (error) {
+      this.#inboxes.delete(inbox);
+      throw error;
+    }
+    return inbox;
+  }
+
   /** Closes every subscription. */
   close(): void {
     for (const subscription of this.#subscriptions) subscription.close();
     this.#subscriptions.clear();
+    for (const inbox of this.#inboxes) inbox.close();
+    this.#inboxes.clear();
   }
 }
 

@@ -133,10 +133,10 @@ describe("inbox notices", () => {
     await runDurableObjectAlarm(stub);
     expect(attempts).toBeGreaterThan(0);
     const pendingInbox = () =>
-      runInDurableObject(stub, (r: Room) => r.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE key LIKE 'inbox:%'").one().n);
+      runInDurableObject(stub, (_r: Room, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE key LIKE 'inbox:%'").one().n);
     expect(await pendingInbox()).toBeGreaterThan(0);
     await runInDurableObject(stub, (r: Room) => {
-      r.inboxOf = (u) => r.env.INBOXES.getByName(u);
+      r.inboxOf = (u) => env.INBOXES.getByName(u);
     });
     await runDurableObjectAlarm(stub);
     expect(await pendingInbox()).toBe(0);
