@@ -19,5 +19,9 @@ declare namespace Cloudflare {
     LARGE_ROOM_MEMBERS?: string;
     PRESENCE_GRACE_MS?: string;
     SYNC_RETENTION_DAYS?: string;
+    /** Web Push (VAPID) keys: base64url raw P-256 public key, base64url private scalar; and a mailto: or https: subject. */
+    VAPID_PUBLIC_KEY?: string;
+    VAPID_PRIVATE_KEY?: string;
+    VAPID_SUBJECT?: string;
   }
 }

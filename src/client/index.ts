@@ -273,6 +273,34 @@ export class ChatClient {
   }
 
   /**
+   * Registers a push subscription (`PushSubscription` or its `toJSON()`): while
+   * you have no live device, new messages in your rooms (up to the large-room
+   * threshold, unless muted) arrive as Web Push notifications.
+   */
+  async registerPush(subscription: { endpoint: string; keys?: { p256dh: string; auth: string }; toJSON?: () => unknown }): Promise<void> {
+    const body = typeof subscription.toJSON === "function" ? subscription.toJSON() : subscription;
+    await this.#transport.request("POST", "/api/me/push-subscriptions", body);
+  }
+
+  async unregisterPush(endpoint: string): Promise<boolean> {
+    return (await this.#transport.request<{ removed: boolean }>("DELETE", "/api/me/push-subscriptions", { endpoint })).removed;
+  }
+
+  /** The key for PushManager.subscribe({ applicationServerKey }); null if the server has no VAPID keys. */
+  async vapidPublicKey(): Promise<string | null> {
+    return (await this.#transport.request<{ publicKey: string | null }>("GET", "/api/push/vapid-public-key")).publicKey;
+  }
+
+  /** No push notifications from this room, until `until` (or until `unmuteRoom`). */
+  async muteRoom(roomId: string, until?: Date | string): Promise<void> {
+    await this.#transport.request("PUT", `${roomPath(roomId)}/mute`, until === undefined ? {} : { until: iso(until) });
+  }
+
+  async unmuteRoom(roomId: string): Promise<void> {
+    await this.#transport.request("DELETE", `${roomPath(roomId)}/mute`);
+  }
+
+  /**
    * One socket for all your rooms: activity (with unread counts and the last
    * message), reads on your other devices, joins, leaves, deletions and
    * restores. Resolves once live; reconnects with jittered backoff until

@@ -19,6 +19,7 @@ import { adminRoutes, requireAdmin } from "./routes/admin";
 import { syncRoutes } from "./routes/sync";
 import { presenceRoutes } from "./routes/presence";
 import { inboxRoutes, inboxSocketRoute } from "./routes/inbox";
+import { pushRoutes } from "./routes/push";
 import { errorResponses, json, roomStub } from "./routes/shared";
 
 /** Request bodies are small JSON; anything bigger is refused before it is read. */
@@ -115,12 +116,14 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("/api/direct/*", requireUser);
   app.use("/api/sync", requireUser);
   app.use("/api/inbox/connect-ticket", requireUser);
+  app.use("/api/push/*", requireUser);
   app.use("/api/me/*", requireUser);
   app.use("/api/admin/*", requireUser, requireAdmin);
   roomRoutes(app);
   messageRoutes(app);
   syncRoutes(app);
   inboxRoutes(app);
+  pushRoutes(app);
   presenceRoutes(app);
   adminRoutes(app);
 

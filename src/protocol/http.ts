@@ -147,6 +147,20 @@ export const SettingsBody = z.object({
 });
 export const Settings = z.object({ presenceVisibility: Visibility, readReceiptVisibility: Visibility });
 
+/** A browser PushSubscription as `subscription.toJSON()` gives it. */
+export const PushSubscriptionBody = z.object({
+  endpoint: z.url().max(2048),
+  expirationTime: z.number().nullable().optional(),
+  keys: z.object({ p256dh: z.string().min(1).max(256), auth: z.string().min(1).max(64) }),
+});
+export type PushSubscriptionBody = z.infer<typeof PushSubscriptionBody>;
+export const UnregisterPushBody = z.object({ endpoint: z.string().max(2048) });
+export const MuteBody = z.object({ until: z.iso.datetime({ offset: true }).nullable().optional() });
+export const MuteResult = z.object({ roomId: RoomId, muted: z.boolean(), until: Timestamp.nullable() });
+/** What a push notification carries (the JSON the service worker decrypts). */
+export const PushPayload = z.object({ type: z.literal("message"), roomId: RoomId, seq: z.number().int(), messageId: z.string(), sender: UserId, preview: z.string(), ts: Timestamp });
+export type PushPayload = z.infer<typeof PushPayload>;
+
 export const DevTokenBody = z.object({ userId: UserId, admin: z.boolean().optional() });
 export const DevToken = z.object({ token: z.string() });
 

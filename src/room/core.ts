@@ -161,6 +161,8 @@ export class RoomCore {
     if (invalid) return { ok: false, error: invalid };
     const message = this.log.appendMessage(userId, body.content, body.clientId);
     this.#touch(message.seq, Date.parse(message.ts), true);
+    // Offline members are notified by push, in rooms up to the fan-out threshold (see inbox-delivery.ts).
+    if (this.members.count() <= this.limits.largeRoomMembers) this.outbox.put("push", { op: "push", roomId: this.roomId, seq: message.seq });
     this.effects.publish({ type: "message", seq: message.seq, ts: message.ts, message });
     return ok({ message, duplicate: false });
   }

@@ -18,9 +18,11 @@ import type { InboxNotice, InboxRoom } from "../protocol";
 import { mapBounded } from "../util/bounded";
 import type { RoomCore } from "./core";
 import type { OutboxEntry } from "./outbox";
-import type { RoomSummaryForUser } from "./summary";
+import { type RoomSummaryForUser, preview } from "./summary";
+import type { PushJob } from "../push/consumer";
 
 export type InboxEntry = Extract<OutboxEntry, { op: "inbox" }>;
+export type PushEntry = Extract<OutboxEntry, { op: "push" }>;
 
 /** Inbox RPCs in flight at once. */
 const DELIVERY_CONCURRENCY = 16;
@@ -96,4 +98,20 @@ export async function deliverNotices(byUser: Map<string, InboxNotice[]>, inboxOf
     }
   });
   return results.every(Boolean);
+}
+
+/**
+ * Push jobs for a new message: one per member other than the sender with no
+ * live socket in this room now (the consumer then checks their inbox socket
+ * and mutes). Deleted messages, deleted rooms and large rooms send none.
+ */
+export function pushJobsFor(core: RoomCore, devicesOf: (userId: string) => number, entry: PushEntry): PushJob[] {
+  if (core.meta?.deletedTs != null || core.members.count() > core.limits.largeRoomMembers) return [];
+  const message = core.log.message(entry.seq);
+  if (!message || message.deleted) return [];
+  const payload = { type: "message" as const, roomId: core.roomId, seq: message.seq, messageId: message.id, sender: message.sender, preview: preview(message.content), ts: message.ts };
+  return core.members
+    .list()
+    .filter((m) => m.user_id !== message.sender && devicesOf(m.user_id) === 0)
+    .map((m) => ({ userId: m.user_id, payload }));
 }

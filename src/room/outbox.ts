@@ -33,6 +33,8 @@ export type OutboxEntry =
    * carries the latest state.
    */
   | { op: "inbox"; roomId: string; kind: InboxKind; seq: number; userId: string | null }
+  /** A new message: offline members get a push notification (one row per room: the latest message). */
+  | { op: "push"; roomId: string; seq: number }
   | { op: "audit"; id: string; ts: number; actor: string; action: string; roomId: string; target: string | null; detail: string | null };
 
 const FLUSH_DELAY_MS = 250;
@@ -69,15 +71,16 @@ export class Outbox {
   async flush(
     db: D1Database,
     attempt: number,
-    deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" }>[]) => Promise<boolean>,
+    deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" | "push" }>[]) => Promise<boolean>,
   ): Promise<{ ok: boolean; more: boolean }> {
     const rows = this.sql
       .exec<{ key: string; payload: string; version: number }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
       .toArray()
       .map((row) => ({ ...row, entry: JSON.parse(row.payload) as OutboxEntry }));
     if (rows.length === 0) return { ok: true, more: false };
-    const d1Rows = rows.filter((row) => row.entry.op !== "inbox");
-    const inboxRows = rows.filter((row) => row.entry.op === "inbox");
+    const isDelivery = (op: OutboxEntry["op"]) => op === "inbox" || op === "push";
+    const d1Rows = rows.filter((row) => !isDelivery(row.entry.op));
+    const inboxRows = rows.filter((row) => isDelivery(row.entry.op));
     const done: typeof rows = [];
     let ok = true;
     if (d1Rows.length > 0) {
@@ -92,7 +95,7 @@ export class Outbox {
     if (inboxRows.length > 0 && deliverInbox) {
       let delivered = false;
       try {
-        delivered = await deliverInbox(inboxRows.map((row) => row.entry as Extract<OutboxEntry, { op: "inbox" }>));
+        delivered = await deliverInbox(inboxRows.map((row) => row.entry as Extract<OutboxEntry, { op: "inbox" | "push" }>));
       } catch (error) {
         console.warn(JSON.stringify({ event: "inbox_delivery_failed", attempt, rows: inboxRows.length, error: String(error) }));
       }
@@ -170,6 +173,7 @@ function statementsFor(db: D1Database, entry: OutboxEntry): D1PreparedStatement[
           .bind(entry.type, entry.ts, entry.type, entry.seq, entry.roomId),
       ];
     case "inbox":
+    case "push":
       return [];
     case "audit":
       return [

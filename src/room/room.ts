@@ -31,7 +31,8 @@ import { Presence } from "./presence";
 import { RECEIPT_BATCH_MS, Receipts } from "./receipts";
 import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
-import { type InboxEntry, type InboxTarget, deliverNotices, noticesFor } from "./inbox-delivery";
+import { type InboxEntry, type InboxTarget, type PushEntry, deliverNotices, noticesFor, pushJobsFor } from "./inbox-delivery";
+import type { PushJob } from "../push/consumer";
 import { migrate } from "./schema";
 import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
@@ -351,9 +352,24 @@ export class Room extends Server<Env> {
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
   }
 
-  async #deliverInbox(entries: InboxEntry[]): Promise<boolean> {
-    const notices = noticesFor(this.core, (userId) => this.summaryFor(userId, true), entries);
-    return deliverNotices(notices, (userId) => this.inboxOf(userId));
+  async #deliverInbox(entries: Array<InboxEntry | PushEntry>): Promise<boolean> {
+    const inboxEntries = entries.filter((e): e is InboxEntry => e.op === "inbox");
+    const jobs = entries.flatMap((e) => (e.op === "push" ? pushJobsFor(this.core, (u) => this.sockets.devicesOf(u), e) : []));
+    const notices = noticesFor(this.core, (userId) => this.summaryFor(userId, true), inboxEntries);
+    const [delivered, queued] = await Promise.all([deliverNotices(notices, (userId) => this.inboxOf(userId)), this.#enqueuePush(jobs)]);
+    return delivered && queued;
+  }
+
+  async #enqueuePush(jobs: PushJob[]): Promise<boolean> {
+    const queue = (this.env as Partial<Env>).PUSH_QUEUE;
+    if (!queue || jobs.length === 0) return true;
+    try {
+      for (let i = 0; i < jobs.length; i += 100) await queue.sendBatch(jobs.slice(i, i + 100).map((body) => ({ body })));
+      return true;
+    } catch (error) {
+      console.warn(JSON.stringify({ event: "push_enqueue_failed", room: this.core.roomId, error: String(error) }));
+      return false;
+    }
   }
 
   /** A member's inbox; tests swap in a failing one to prove retries. */
