@@ -64,14 +64,14 @@ export class Outbox {
   }
 
   /**
-   * Writes pending rows to D1, and hands inbox rows to `deliverInbox` (which
-   * resolves true once every inbox has them). Never throws: a failure leaves
+   * Writes pending rows to D1, and hands inbox and push rows to `deliverInbox`
+   * (which says, per row, whether it went out). Never throws: a failure leaves
    * the rows for a retry. D1 and inboxes fail independently.
    */
   async flush(
     db: D1Database,
     attempt: number,
-    deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" | "push" }>[]) => Promise<boolean>,
+    deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" | "push" }>[]) => Promise<boolean[]>,
   ): Promise<{ ok: boolean; more: boolean }> {
     const rows = this.sql
       .exec<{ key: string; payload: string; version: number }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
@@ -93,14 +93,18 @@ export class Outbox {
       }
     }
     if (inboxRows.length > 0 && deliverInbox) {
-      let delivered = false;
+      // Per row: inbox notices and push jobs fail independently, and a row that went out is
+      // not sent again (a second push would be a second notification on the user's phone).
+      let delivered: boolean[] = [];
       try {
         delivered = await deliverInbox(inboxRows.map((row) => row.entry as Extract<OutboxEntry, { op: "inbox" | "push" }>));
       } catch (error) {
         console.warn(JSON.stringify({ event: "inbox_delivery_failed", attempt, rows: inboxRows.length, error: String(error) }));
       }
-      if (delivered) done.push(...inboxRows);
-      else ok = false;
+      inboxRows.forEach((row, i) => {
+        if (delivered[i] === true) done.push(row);
+        else ok = false;
+      });
     }
     // A row rewritten while D1 was answering has a newer version: it stays for the next flush.
     for (const row of done) this.sql.exec("DELETE FROM outbox WHERE key = ? AND version = ?", row.key, row.version);

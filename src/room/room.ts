@@ -352,12 +352,13 @@ export class Room extends Server<Env> {
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
   }
 
-  async #deliverInbox(entries: Array<InboxEntry | PushEntry>): Promise<boolean> {
+  /** Inbox notices and push jobs for the outbox's delivery rows; says per row whether it went out. */
+  async #deliverInbox(entries: Array<InboxEntry | PushEntry>): Promise<boolean[]> {
     const inboxEntries = entries.filter((e): e is InboxEntry => e.op === "inbox");
     const jobs = entries.flatMap((e) => (e.op === "push" ? pushJobsFor(this.core, (u) => this.sockets.devicesOf(u), e) : []));
     const notices = noticesFor(this.core, (userId) => this.summaryFor(userId, true), inboxEntries);
     const [delivered, queued] = await Promise.all([deliverNotices(notices, (userId) => this.inboxOf(userId)), this.#enqueuePush(jobs)]);
-    return delivered && queued;
+    return entries.map((e) => (e.op === "inbox" ? delivered : queued));
   }
 
   async #enqueuePush(jobs: PushJob[]): Promise<boolean> {
