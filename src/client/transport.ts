@@ -22,7 +22,15 @@ export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: 
         if (signal?.aborted) throw new ChatError("cancelled", "request was cancelled");
         throw new ChatError("network_error", `could not reach the server: ${String(error)}`);
       }
-      const text = await res.text();
+      let text: string;
+      try {
+        text = await res.text();
+      } catch (error) {
+        // The connection dropped mid-body (undici: "TypeError: terminated", e.g. the server
+        // was killed while answering): as retryable as a failed request.
+        if (signal?.aborted) throw new ChatError("cancelled", "request was cancelled");
+        throw new ChatError("network_error", `connection lost while reading the answer: ${String(error)}`);
+      }
       let json: unknown = null;
       try {
         json = text ? JSON.parse(text) : null;

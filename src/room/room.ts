@@ -67,7 +67,7 @@ export class Room extends Server<Env> {
     super(ctx, env);
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
-    this.core = new RoomCore(ctx.storage.sql, ctx.id.name ?? "", roomLimits(env as unknown as Record<string, unknown>), {
+    this.core = new RoomCore(ctx.storage.sql, roomNameOf(ctx), roomLimits(env as unknown as Record<string, unknown>), {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
       scheduleFlush: () => this.#scheduleAlarm(Date.now() + flushDelay(0)),
@@ -422,6 +422,25 @@ export class Room extends Server<Env> {
   abortForTesting(): void {
     this.ctx.abort("aborted for testing");
   }
+}
+
+/**
+ * The room's id. `ctx.id.name` is undefined when the object is started by an
+ * alarm (e.g. an outbox flush still pending when the process was killed, firing
+ * on restart), and RPC entry points never reach partyserver's own name
+ * bookkeeping. So the name is kept in the synchronous KV store under
+ * partyserver's key (`__ps_name`), written whenever the runtime tells us the
+ * name; without it, an alarm-started room would stamp "" on its events and
+ * partyserver would refuse its WebSocket upgrades.
+ */
+const NAME_KEY = "__ps_name";
+function roomNameOf(ctx: DurableObjectState): string {
+  const known = ctx.id.name;
+  if (known !== undefined) {
+    if (ctx.storage.kv.get<string>(NAME_KEY) !== known) ctx.storage.kv.put(NAME_KEY, known);
+    return known;
+  }
+  return ctx.storage.kv.get<string>(NAME_KEY) ?? "";
 }
 
 function errorResponse(error: ErrorBody): Response {
