@@ -31,5 +31,9 @@ declare namespace Cloudflare {
     MEDIA_URL_TTL_S?: string;
     /** Key for signed media URLs; derived from AUTH_SECRET when unset. */
     MEDIA_URL_SECRET?: string;
+    /** Web Push (VAPID) keys: base64url raw P-256 public key, base64url private scalar; and a mailto: or https: subject. */
+    VAPID_PUBLIC_KEY?: string;
+    VAPID_PRIVATE_KEY?: string;
+    VAPID_SUBJECT?: string;
   }
 }

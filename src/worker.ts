@@ -1,14 +1,17 @@
 /** Entry point: the Worker (HTTP API and WebSocket routing) and the Durable Object classes. */
 import { createApp } from "./http/app";
 import { syncRetentionMs, trimSyncLog } from "./db/sync";
+import { type PushJob, handlePushBatch } from "./push/consumer";
 
 export { Room } from "./room/room";
 export { UserLimits } from "./user/limits";
+export { Inbox } from "./user/inbox";
 
 const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  queue: (batch, env) => handlePushBatch(batch as MessageBatch<PushJob>, env),
   async scheduled(_controller, env) {
     const removed = await trimSyncLog(env.DB, syncRetentionMs(env));
     console.log(JSON.stringify({ event: "sync_log_trimmed", removed }));

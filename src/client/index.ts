@@ -22,12 +22,15 @@ import { ChatError } from "./errors";
 import { type MediaData, type UploadOptions, uploadMedia } from "./media";
 import { type SubscribeHandlers, type SubscribeOptions, Subscription, type WebSocketConstructor } from "./subscription";
 import { type TokenSource, type Transport, createTransport } from "./transport";
+import { type InboxHandlers, InboxSubscription } from "./inbox";
 
 export { ChatError } from "./errors";
 export type { ChatErrorCode } from "./errors";
 export { Subscription } from "./subscription";
 export { MediaUploadError, DEFAULT_MULTIPART_THRESHOLD } from "./media";
 export type { MediaData, UploadOptions } from "./media";
+export { InboxSubscription } from "./inbox";
+export type { InboxHandlers, InboxNoticeEvent, InboxRoom, InboxKind } from "./inbox";
 export type { ConnectionState, SubscribeHandlers, SubscribeOptions, WebSocketConstructor, WebSocketLike } from "./subscription";
 export type { Attachment, Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
 
@@ -82,6 +85,7 @@ export class ChatClient {
   readonly #transport: Transport;
   readonly #WebSocket: WebSocketConstructor | undefined;
   readonly #subscriptions = new Set<Subscription>();
+  readonly #inboxes = new Set<InboxSubscription>();
   /** Sends of one room go out one after another, so a retried send never overtakes a later one. */
   readonly #sendQueues = new Map<string, Promise<unknown>>();
 
@@ -316,10 +320,61 @@ export class ChatClient {
     return subscription;
   }
 
+  /**
+   * Registers a push subscription (`PushSubscription` or its `toJSON()`): while
+   * you have no live device, new messages in your rooms (up to the large-room
+   * threshold, unless muted) arrive as Web Push notifications.
+   */
+  async registerPush(subscription: { endpoint: string; keys?: { p256dh: string; auth: string }; toJSON?: () => unknown }): Promise<void> {
+    const body = typeof subscription.toJSON === "function" ? subscription.toJSON() : subscription;
+    await this.#transport.request("POST", "/api/me/push-subscriptions", body);
+  }
+
+  async unregisterPush(endpoint: string): Promise<boolean> {
+    return (await this.#transport.request<{ removed: boolean }>("DELETE", "/api/me/push-subscriptions", { endpoint })).removed;
+  }
+
+  /** The key for PushManager.subscribe({ applicationServerKey }); null if the server has no VAPID keys. */
+  async vapidPublicKey(): Promise<string | null> {
+    return (await this.#transport.request<{ publicKey: string | null }>("GET", "/api/push/vapid-public-key")).publicKey;
+  }
+
+  /** No push notifications from this room, until `until` (or until `unmuteRoom`). */
+  async muteRoom(roomId: string, until?: Date | string): Promise<void> {
+    await this.#transport.request("PUT", `${roomPath(roomId)}/mute`, until === undefined ? {} : { until: iso(until) });
+  }
+
+  async unmuteRoom(roomId: string): Promise<void> {
+    await this.#transport.request("DELETE", `${roomPath(roomId)}/mute`);
+  }
+
+  /**
+   * One socket for all your rooms: activity (with unread counts and the last
+   * message), reads on your other devices, joins, leaves, deletions and
+   * restores. Resolves once live; reconnects with jittered backoff until
+   * `inbox.close()`.
+   */
+  async subscribeInbox(handlers: InboxHandlers = {}): Promise<InboxSubscription> {
+    if (!this.#WebSocket) {
+      throw new ChatError("invalid_request", "no WebSocket implementation: pass one in ChatClientOptions.WebSocket (e.g. the `ws` package)");
+    }
+    const inbox = new InboxSubscription(this.#transport, this.#WebSocket, handlers);
+    this.#inboxes.add(inbox);
+    try {
+      await inbox.ready;
+    } catch (error) {
+      this.#inboxes.delete(inbox);
+      throw error;
+    }
+    return inbox;
+  }
+
   /** Closes every subscription. */
   close(): void {
     for (const subscription of this.#subscriptions) subscription.close();
     this.#subscriptions.clear();
+    for (const inbox of this.#inboxes) inbox.close();
+    this.#inboxes.clear();
   }
 }
 

@@ -19,6 +19,8 @@ import { roomRoutes } from "./routes/rooms";
 import { adminRoutes, requireAdmin } from "./routes/admin";
 import { syncRoutes } from "./routes/sync";
 import { presenceRoutes } from "./routes/presence";
+import { inboxRoutes, inboxSocketRoute } from "./routes/inbox";
+import { pushRoutes } from "./routes/push";
 import { errorResponses, json, roomStub } from "./routes/shared";
 
 const DevSeedBody = z.object({ userId: UserId, count: z.number().int().min(1).max(100_000) });
@@ -111,6 +113,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     return roomStub(c.env, roomId.data).fetch(c.req.raw);
   });
 
+  inboxSocketRoute(app);
+
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
     info: {
@@ -129,11 +133,15 @@ export function createApp(): OpenAPIHono<AppEnv> {
   );
   app.use("/api/direct/*", requireUser);
   app.use("/api/sync", requireUser);
+  app.use("/api/inbox/connect-ticket", requireUser);
+  app.use("/api/push/*", requireUser);
   app.use("/api/me/*", requireUser);
   app.use("/api/admin/*", requireUser, requireAdmin);
   roomRoutes(app);
   messageRoutes(app);
   syncRoutes(app);
+  inboxRoutes(app);
+  pushRoutes(app);
   presenceRoutes(app);
   adminRoutes(app);
   mediaRoutes(app);

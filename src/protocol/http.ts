@@ -73,6 +73,16 @@ export const ActiveUsers = z.object({ roomId: RoomId, users: z.array(UserId) });
 export const Member = z.object({ userId: UserId, role: Role, joinedTs: Timestamp });
 export const MemberList = z.object({ roomId: RoomId, members: z.array(Member) });
 
+/**
+ * The last message of a room as a room list shows it: a preview (the first
+ * 100 characters) or, if it was deleted, a tombstone with no content.
+ */
+export const LastMessage = z.union([
+  z.object({ id: z.string(), seq: z.number().int(), sender: UserId, preview: z.string(), ts: Timestamp }),
+  z.object({ id: z.string(), seq: z.number().int(), sender: UserId, deleted: z.literal(true), ts: Timestamp }),
+]);
+export type LastMessage = z.infer<typeof LastMessage>;
+
 export const RoomSummary = z.object({
   roomId: RoomId,
   kind: RoomKind,
@@ -80,6 +90,15 @@ export const RoomSummary = z.object({
   joinedTs: Timestamp,
   lastActivityTs: Timestamp,
   lastSeq: z.number().int(),
+  /**
+   * Messages after your read position that are not deleted and not yours,
+   * counted by the room itself (so right at once after a read or a deletion),
+   * capped at 999. Absent only if the room could not be asked (the list then
+   * falls back to the index).
+   */
+  unreadCount: z.number().int().min(0).optional(),
+  /** The room's last message (preview or tombstone); null if it has none. */
+  lastMessage: LastMessage.nullable().optional(),
 });
 export type RoomSummary = z.infer<typeof RoomSummary>;
 export const RoomList = z.object({ rooms: z.array(RoomSummary) });
@@ -136,6 +155,19 @@ export const Settings = z.object({ presenceVisibility: Visibility, readReceiptVi
 
 export const RoleBody = z.object({ role: z.enum(["admin", "member"]) });
 export const ModerationResult = z.object({ roomId: RoomId, userId: UserId, action: z.enum(["kicked", "banned", "unbanned", "role_changed"]), role: Role.optional() });
+/** A browser PushSubscription as `subscription.toJSON()` gives it. */
+export const PushSubscriptionBody = z.object({
+  endpoint: z.url().max(2048),
+  expirationTime: z.number().nullable().optional(),
+  keys: z.object({ p256dh: z.string().min(1).max(256), auth: z.string().min(1).max(64) }),
+});
+export type PushSubscriptionBody = z.infer<typeof PushSubscriptionBody>;
+export const UnregisterPushBody = z.object({ endpoint: z.string().max(2048) });
+export const MuteBody = z.object({ until: z.iso.datetime({ offset: true }).nullable().optional() });
+export const MuteResult = z.object({ roomId: RoomId, muted: z.boolean(), until: Timestamp.nullable() });
+/** What a push notification carries (the JSON the service worker decrypts). */
+export const PushPayload = z.object({ type: z.literal("message"), roomId: RoomId, seq: z.number().int(), messageId: z.string(), sender: UserId, preview: z.string(), ts: Timestamp });
+export type PushPayload = z.infer<typeof PushPayload>;
 
 export const DevTokenBody = z.object({ userId: UserId, admin: z.boolean().optional() });
 export const DevToken = z.object({ token: z.string() });

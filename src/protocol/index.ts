@@ -5,3 +5,4 @@ export * from "./messages";
 export * from "./media";
 export * from "./http";
 export * from "./frames";
+export * from "./inbox";

@@ -194,6 +194,8 @@ export class RoomCore {
     const message = this.log.appendMessage(userId, body.content, body.clientId, attachments.value);
     if (attachments.value.length > 0) this.media.attach(attachments.value.map((a) => a.mediaId), message.seq);
     this.#touch(message.seq, Date.parse(message.ts), true);
+    // Offline members are notified by push, in rooms up to the fan-out threshold (see inbox-delivery.ts).
+    if (this.members.count() <= this.limits.largeRoomMembers) this.outbox.put("push", { op: "push", roomId: this.roomId, seq: message.seq });
     this.effects.publish({ type: "message", seq: message.seq, ts: message.ts, message });
     return ok({ message, duplicate: false });
   }
@@ -265,6 +267,7 @@ export class RoomCore {
     const event = this.log.appendNotice("room_deleted", actor.userId, { restorableUntil });
     this.#setMeta({ deletedTs: ts, deletedBy: actor.userId, restorableUntil });
     this.outbox.put(`room_state:${event.seq}`, { op: "room_state", roomId: this.roomId, type: "room_deleted", seq: event.seq, ts });
+    this.outbox.put(`inbox:state:${event.seq}`, { op: "inbox", roomId: this.roomId, kind: "deleted", seq: event.seq, userId: null });
     this.#audit(actor.userId, "room_deleted", null, null, ts);
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
@@ -288,6 +291,7 @@ export class RoomCore {
     this.#setMeta({ deletedTs: null, deletedBy: null, restorableUntil: null });
     const event = this.log.appendNotice("room_restored", actor.userId, {});
     this.outbox.put(`room_state:${event.seq}`, { op: "room_state", roomId: this.roomId, type: "room_restored", seq: event.seq, ts });
+    this.outbox.put(`inbox:state:${event.seq}`, { op: "inbox", roomId: this.roomId, kind: "restored", seq: event.seq, userId: null });
     this.#audit(actor.userId, "room_restored", null, null, ts);
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
@@ -493,6 +497,7 @@ export class RoomCore {
     const ts = Date.parse(event.ts);
     this.members.add(userId, role, ts, event.seq, privacy);
     this.outbox.put(`member:${userId}`, { op: "member", roomId: this.roomId, userId, role, joinedTs: ts, seq: event.seq });
+    this.outbox.put(`inbox:member:${userId}`, { op: "inbox", roomId: this.roomId, kind: "joined", seq: event.seq, userId });
     this.#touch(event.seq, ts, false);
     this.effects.publish(event);
   }
@@ -503,6 +508,7 @@ export class RoomCore {
     const event = this.log.appendMembership("member_left", userId);
     const ts = Date.parse(event.ts);
     this.outbox.put(`member:${userId}`, { op: "member_removed", roomId: this.roomId, userId, seq: event.seq, ts, silent });
+    this.outbox.put(`inbox:member:${userId}`, { op: "inbox", roomId: this.roomId, kind: "left", seq: event.seq, userId });
     this.#touch(event.seq, ts, false);
     this.effects.revoke(userId);
     this.effects.publish(event);
@@ -530,9 +536,13 @@ export class RoomCore {
       lastSeq: seq,
       deletedTs: meta.deletedTs,
     });
-    if (isMessage && this.members.count() <= this.limits.largeRoomMembers) {
+    const small = this.members.count() <= this.limits.largeRoomMembers;
+    if (isMessage && small) {
       this.outbox.put("activity", { op: "activity", roomId: this.roomId, ts });
     }
+    // Members' inboxes hear of every change (unread counts move on deletions too), in
+    // small rooms only; one row, however many changes, delivered by the alarm.
+    if (small) this.outbox.put("inbox:activity", { op: "inbox", roomId: this.roomId, kind: "activity", seq, userId: null });
     this.effects.scheduleFlush();
   }
 }

@@ -8,7 +8,7 @@
  * stay and the alarm retries with backoff: the index may lag, but never loses
  * an update.
  */
-import type { Role, RoomKind } from "../protocol";
+import type { InboxKind, Role, RoomKind } from "../protocol";
 
 export type OutboxEntry =
   | {
@@ -26,6 +26,15 @@ export type OutboxEntry =
   | { op: "activity"; roomId: string; ts: number }
   /** Deleted or restored: a sync row for every member, online or not. */
   | { op: "room_state"; roomId: string; type: "room_deleted" | "room_restored"; seq: number; ts: number }
+  /**
+   * A notice for members' inboxes (per-user Durable Objects), not for D1: to
+   * `userId`, or to every member when null. What it says (unread count, last
+   * message) is read from the room when it is delivered, so a retry always
+   * carries the latest state.
+   */
+  | { op: "inbox"; roomId: string; kind: InboxKind; seq: number; userId: string | null }
+  /** A new message: offline members get a push notification (one row per room: the latest message). */
+  | { op: "push"; roomId: string; seq: number }
   | { op: "audit"; id: string; ts: number; actor: string; action: string; roomId: string; target: string | null; detail: string | null };
 
 /**
@@ -61,21 +70,52 @@ export class Outbox {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
   }
 
-  /** Writes pending rows to D1. Never throws: a failure leaves the rows for a retry. */
-  async flush(db: D1Database, attempt: number): Promise<{ ok: boolean; more: boolean }> {
+  /**
+   * Writes pending rows to D1, and hands inbox and push rows to `deliverInbox`
+   * (which says, per row, whether it went out). Never throws: a failure leaves
+   * the rows for a retry. D1 and inboxes fail independently.
+   */
+  async flush(
+    db: D1Database,
+    attempt: number,
+    deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" | "push" }>[]) => Promise<boolean[]>,
+  ): Promise<{ ok: boolean; more: boolean }> {
     const rows = this.sql
       .exec<{ key: string; payload: string; version: number }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
-      .toArray();
+      .toArray()
+      .map((row) => ({ ...row, entry: JSON.parse(row.payload) as OutboxEntry }));
     if (rows.length === 0) return { ok: true, more: false };
-    try {
-      await db.batch(rows.flatMap((row) => statementsFor(db, JSON.parse(row.payload) as OutboxEntry)));
-    } catch (error) {
-      console.warn(JSON.stringify({ event: "outbox_flush_failed", attempt, rows: rows.length, error: String(error) }));
-      return { ok: false, more: true };
+    const isDelivery = (op: OutboxEntry["op"]) => op === "inbox" || op === "push";
+    const d1Rows = rows.filter((row) => !isDelivery(row.entry.op));
+    const inboxRows = rows.filter((row) => isDelivery(row.entry.op));
+    const done: typeof rows = [];
+    let ok = true;
+    if (d1Rows.length > 0) {
+      try {
+        await db.batch(d1Rows.flatMap((row) => statementsFor(db, row.entry)));
+        done.push(...d1Rows);
+      } catch (error) {
+        console.warn(JSON.stringify({ event: "outbox_flush_failed", attempt, rows: d1Rows.length, error: String(error) }));
+        ok = false;
+      }
+    }
+    if (inboxRows.length > 0 && deliverInbox) {
+      // Per row: inbox notices and push jobs fail independently, and a row that went out is
+      // not sent again (a second push would be a second notification on the user's phone).
+      let delivered: boolean[] = [];
+      try {
+        delivered = await deliverInbox(inboxRows.map((row) => row.entry as Extract<OutboxEntry, { op: "inbox" | "push" }>));
+      } catch (error) {
+        console.warn(JSON.stringify({ event: "inbox_delivery_failed", attempt, rows: inboxRows.length, error: String(error) }));
+      }
+      inboxRows.forEach((row, i) => {
+        if (delivered[i] === true) done.push(row);
+        else ok = false;
+      });
     }
     // A row rewritten while D1 was answering has a newer version: it stays for the next flush.
-    for (const row of rows) this.sql.exec("DELETE FROM outbox WHERE key = ? AND version = ?", row.key, row.version);
-    return { ok: true, more: this.pending > 0 };
+    for (const row of done) this.sql.exec("DELETE FROM outbox WHERE key = ? AND version = ?", row.key, row.version);
+    return { ok, more: !ok || this.pending > 0 };
   }
 }
 
@@ -146,6 +186,9 @@ function statementsFor(db: D1Database, entry: OutboxEntry): D1PreparedStatement[
           )
           .bind(entry.type, entry.ts, entry.type, entry.seq, entry.roomId),
       ];
+    case "inbox":
+    case "push":
+      return [];
     case "audit":
       return [
         db

@@ -32,6 +32,11 @@ export class Receipts {
     return { seq: target, scheduled: wasEmpty };
   }
 
+  /** A read position not yet written (0 if none): unread counts must see it at once. */
+  pendingFor(userId: string): number {
+    return this.#pending.get(userId) ?? 0;
+  }
+
   get hasPending(): boolean {
     return this.#pending.size > 0;
   }

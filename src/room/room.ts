@@ -34,7 +34,10 @@ import { Presence } from "./presence";
 import { RECEIPT_BATCH_MS, Receipts } from "./receipts";
 import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
+import { type InboxEntry, type InboxTarget, type PushEntry, deliverNotices, noticesFor, pushJobsFor } from "./inbox-delivery";
+import type { PushJob } from "../push/consumer";
 import { migrate } from "./schema";
+import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
 import * as uploads from "./uploads";
 
@@ -73,7 +76,7 @@ export class Room extends Server<Env> {
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
     this.media = mediaConfig(env);
-    this.core = new RoomCore(ctx.storage.sql, roomIdOf(ctx), roomLimits(env as unknown as Record<string, unknown>), {
+    this.core = new RoomCore(ctx.storage.sql, roomNameOf(ctx), roomLimits(env as unknown as Record<string, unknown>), {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
       scheduleFlush: () => this.#scheduleAlarm(Date.now() + flushDelay(0)),
@@ -134,6 +137,16 @@ export class Room extends Server<Env> {
     const error = this.#markRead(userId, seq);
     if (error) return { ok: false, error };
     return ok({ roomId: this.core.roomId, seq: this.receipts.list(userId).find((r) => r.userId === userId)?.seq ?? 0 });
+  }
+
+  /**
+   * What the user's room list shows about this room (unread count, last
+   * message, last activity), or null if they are not a member (the D1 index
+   * lags: a room it still lists may have been left). Deleted rooms answer null.
+   */
+  summaryFor(userId: string, evenIfDeleted = false): RoomSummaryForUser | null {
+    if (!(evenIfDeleted ? this.core.members.has(userId) : this.core.requireMember(userId).ok)) return null;
+    return summarise(this.ctx.storage.sql, this.core.roomId, this.core.members, (u) => this.receipts.pendingFor(u), userId);
   }
 
   typing(userId: string): Result<{ roomId: string }> {
@@ -415,14 +428,18 @@ export class Room extends Server<Env> {
     this.#alarmAt = null;
     const now = Date.now();
     this.#sweepDeadSockets();
-    this.receipts.flush((frame, onlyUser) =>
-      this.sockets.broadcastEphemeral(frame, this.core.log.head, onlyUser === null ? {} : { onlyUser }),
-    );
+    this.receipts.flush((frame, onlyUser) => {
+      this.sockets.broadcastEphemeral(frame, this.core.log.head, onlyUser === null ? {} : { onlyUser });
+      // The reader's inbox (their other devices) learns the new unread count, whatever the room's size.
+      if (frame.type === "receipt") {
+        this.core.outbox.put(`inbox:read:${frame.userId}`, { op: "inbox", roomId: this.core.roomId, kind: "read", seq: frame.seq, userId: frame.userId });
+      }
+    });
     const presenceDue = this.presence.flushDue(now);
     if (presenceDue !== null) this.#scheduleAlarm(presenceDue);
     await this.#purge();
     if (this.core.outbox.pending > 0) {
-      const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt);
+      const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt, (entries) => this.#deliverInbox(entries));
       this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }
@@ -442,6 +459,30 @@ export class Room extends Server<Env> {
     if (oldest !== null) this.#scheduleAlarm(Math.max(now + 1000, oldest + this.media.orphanTtlMs));
     if (this.core.media.countDeleting() > 0) this.#scheduleAlarm(now + MEDIA_RETRY_MS);
   }
+
+  /** Inbox notices and push jobs for the outbox's delivery rows; says per row whether it went out. */
+  async #deliverInbox(entries: Array<InboxEntry | PushEntry>): Promise<boolean[]> {
+    const inboxEntries = entries.filter((e): e is InboxEntry => e.op === "inbox");
+    const jobs = entries.flatMap((e) => (e.op === "push" ? pushJobsFor(this.core, (u) => this.sockets.devicesOf(u), e) : []));
+    const notices = noticesFor(this.core, (userId) => this.summaryFor(userId, true), inboxEntries);
+    const [delivered, queued] = await Promise.all([deliverNotices(notices, (userId) => this.inboxOf(userId)), this.#enqueuePush(jobs)]);
+    return entries.map((e) => (e.op === "inbox" ? delivered : queued));
+  }
+
+  async #enqueuePush(jobs: PushJob[]): Promise<boolean> {
+    const queue = (this.env as Partial<Env>).PUSH_QUEUE;
+    if (!queue || jobs.length === 0) return true;
+    try {
+      for (let i = 0; i < jobs.length; i += 100) await queue.sendBatch(jobs.slice(i, i + 100).map((body) => ({ body })));
+      return true;
+    } catch (error) {
+      console.warn(JSON.stringify({ event: "push_enqueue_failed", room: this.core.roomId, error: String(error) }));
+      return false;
+    }
+  }
+
+  /** A member's inbox; tests swap in a failing one to prove retries. */
+  inboxOf: (userId: string) => InboxTarget = (userId) => this.env.INBOXES.getByName(userId);
 
   /** Destroys deleted content that no legal hold protects (holds on users live in D1). */
   async #purge(): Promise<void> {
@@ -518,19 +559,22 @@ export class Room extends Server<Env> {
 }
 
 /**
- * The room's id. `ctx.id.name` is missing when the object is woken by an alarm
- * (after a restart, the alarm can be what starts it), and an instance lives on
- * for whatever comes next; so the id is also kept in the room's own storage.
+ * The room's id. `ctx.id.name` is undefined when the object is started by an
+ * alarm (e.g. an outbox flush still pending when the process was killed, firing
+ * on restart), and RPC entry points never reach partyserver's own name
+ * bookkeeping. So the name is kept in the synchronous KV store under
+ * partyserver's key (`__ps_name`), written whenever the runtime tells us the
+ * name; without it, an alarm-started room would stamp "" on its events and
+ * partyserver would refuse its WebSocket upgrades.
  */
-function roomIdOf(ctx: DurableObjectState): string {
-  const sql = ctx.storage.sql;
-  const stored = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'roomId'").toArray()[0]?.value;
-  const name = ctx.id.name;
-  if (name) {
-    if (stored === undefined) sql.exec("INSERT INTO meta (key, value) VALUES ('roomId', ?) ON CONFLICT (key) DO NOTHING", JSON.stringify(name));
-    return name;
+const NAME_KEY = "__ps_name";
+function roomNameOf(ctx: DurableObjectState): string {
+  const known = ctx.id.name;
+  if (known !== undefined) {
+    if (ctx.storage.kv.get<string>(NAME_KEY) !== known) ctx.storage.kv.put(NAME_KEY, known);
+    return known;
   }
-  return stored === undefined ? "" : (JSON.parse(stored) as string);
+  return ctx.storage.kv.get<string>(NAME_KEY) ?? "";
 }
 
 function errorResponse(error: ErrorBody): Response {

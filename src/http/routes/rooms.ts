@@ -3,6 +3,7 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { ModerationResult, RoleBody } from "../../protocol";
 import { ActiveUsers, CreateRoomBody, DeleteRoomResult, DirectRoom, RestoreRoomResult, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
 import { listRooms } from "../../db/room-index";
+import { enrichRooms } from "../room-list";
 import { readPrivacy } from "../../db/settings";
 import { directRoomId } from "../../room/direct";
 import type { AppEnv } from "../context";
@@ -31,11 +32,16 @@ export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "get",
       path: "/api/rooms",
-      summary: "The caller's rooms, most recent activity first (from the index; may lag by seconds)",
+      summary: "The caller's rooms, most recent activity first, each with unreadCount and lastMessage",
+      description:
+        "Which rooms comes from the D1 index (a join or leave may take a second to show); unreadCount, lastMessage and lastActivityTs come from each room itself, so they are current. unreadCount counts messages after your read position that are not deleted and not yours, capped at 999.",
       security: bearer,
       responses: { 200: json(RoomList, "Rooms"), ...errorResponses },
     }),
-    async (c) => c.json({ rooms: await listRooms(c.env.DB, c.get("identity").userId) }, 200),
+    async (c) => {
+      const userId = c.get("identity").userId;
+      return c.json({ rooms: await enrichRooms(c.env, userId, await listRooms(c.env.DB, userId)) }, 200);
+    },
   );
 
   app.openapi(

@@ -1,0 +1,55 @@
+/** Push subscriptions and room mutes in D1 (written by the HTTP API, read by the push consumer). */
+
+export interface StoredSubscription {
+  endpoint: string;
+  p256dh: string;
+  auth: string;
+}
+
+export async function addSubscription(db: D1Database, userId: string, sub: StoredSubscription): Promise<void> {
+  // An endpoint belongs to one browser profile: re-registering it moves it to the new user.
+  await db
+    .prepare(
+      `INSERT INTO push_subscriptions (endpoint, user_id, p256dh, auth, created_ts) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth`,
+    )
+    .bind(sub.endpoint, userId, sub.p256dh, sub.auth, Date.now())
+    .run();
+}
+
+export async function removeSubscription(db: D1Database, userId: string, endpoint: string): Promise<boolean> {
+  const result = await db.prepare("DELETE FROM push_subscriptions WHERE endpoint = ? AND user_id = ?").bind(endpoint, userId).run();
+  return (result.meta.changes ?? 0) > 0;
+}
+
+/** The push service said the subscription is gone (404/410). */
+export async function dropSubscription(db: D1Database, endpoint: string): Promise<void> {
+  await db.prepare("DELETE FROM push_subscriptions WHERE endpoint = ?").bind(endpoint).run();
+}
+
+export async function subscriptionsOf(db: D1Database, userId: string): Promise<StoredSubscription[]> {
+  const { results } = await db
+    .prepare("SELECT endpoint, p256dh, auth FROM push_subscriptions WHERE user_id = ? ORDER BY created_ts")
+    .bind(userId)
+    .all<StoredSubscription>();
+  return results;
+}
+
+export async function setMute(db: D1Database, userId: string, roomId: string, untilTs: number | null): Promise<void> {
+  await db
+    .prepare("INSERT INTO room_mutes (user_id, room_id, until_ts) VALUES (?, ?, ?) ON CONFLICT (user_id, room_id) DO UPDATE SET until_ts = excluded.until_ts")
+    .bind(userId, roomId, untilTs)
+    .run();
+}
+
+export async function clearMute(db: D1Database, userId: string, roomId: string): Promise<void> {
+  await db.prepare("DELETE FROM room_mutes WHERE user_id = ? AND room_id = ?").bind(userId, roomId).run();
+}
+
+export async function isMuted(db: D1Database, userId: string, roomId: string, now = Date.now()): Promise<boolean> {
+  const row = await db
+    .prepare("SELECT 1 AS x FROM room_mutes WHERE user_id = ? AND room_id = ? AND (until_ts IS NULL OR until_ts > ?)")
+    .bind(userId, roomId, now)
+    .first();
+  return row !== null;
+}

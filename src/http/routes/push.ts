@@ -1,0 +1,92 @@
+/** Web Push registration and room mutes. Notifications themselves go out from the push queue's consumer. */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import { MuteBody, MuteResult, PushSubscriptionBody, UnregisterPushBody } from "../../protocol";
+import { addSubscription, clearMute, removeSubscription, setMute } from "../../db/push";
+import { vapidOf } from "../../push/send";
+import type { AppEnv } from "../context";
+import { ApiError, unwrap } from "../errors";
+import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
+
+export function pushRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/push/vapid-public-key",
+      summary: "The VAPID public key to pass to PushManager.subscribe as applicationServerKey",
+      security: bearer,
+      responses: { 200: json(z.object({ publicKey: z.string().nullable() }), "The key (null if push is not configured)"), ...errorResponses },
+    }),
+    async (c) => c.json({ publicKey: vapidOf(c.env)?.publicKey ?? null }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/api/me/push-subscriptions",
+      summary: "Register a push subscription (PushSubscription.toJSON()) for notifications while you are offline",
+      security: bearer,
+      request: { body: { content: { "application/json": { schema: PushSubscriptionBody } }, required: true } },
+      responses: { 200: json(z.object({ registered: z.literal(true) }), "Registered"), ...errorResponses },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const endpoint = new URL(body.endpoint);
+      const devAuth = (c.env as unknown as Record<string, string | undefined>).DEV_AUTH === "true";
+      if (endpoint.protocol !== "https:" && !(devAuth && endpoint.protocol === "http:")) {
+        throw new ApiError("invalid_request", "push endpoints must be https");
+      }
+      await addSubscription(c.env.DB, c.get("identity").userId, { endpoint: body.endpoint, p256dh: body.keys.p256dh, auth: body.keys.auth });
+      return c.json({ registered: true as const }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/me/push-subscriptions",
+      summary: "Unregister a push subscription by endpoint",
+      security: bearer,
+      request: { body: { content: { "application/json": { schema: UnregisterPushBody } }, required: true } },
+      responses: { 200: json(z.object({ removed: z.boolean() }), "Removed"), ...errorResponses },
+    }),
+    async (c) => c.json({ removed: await removeSubscription(c.env.DB, c.get("identity").userId, c.req.valid("json").endpoint) }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: "/api/rooms/{roomId}/mute",
+      summary: "Mute the room's push notifications, until `until` or until unmuted",
+      security: bearer,
+      request: { params: RoomParams, body: { content: { "application/json": { schema: MuteBody } }, required: false } },
+      responses: { 200: json(MuteResult, "Muted"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      const userId = c.get("identity").userId;
+      unwrap(await roomStub(c.env, roomId).activeUsers(userId)); // members only
+      const until = (await c.req.json().catch(() => ({})) as { until?: string | null }).until ?? null;
+      const parsed = MuteBody.safeParse({ until });
+      if (!parsed.success) throw new ApiError("invalid_request", "until: invalid datetime");
+      const untilTs = until === null ? null : Date.parse(until);
+      await setMute(c.env.DB, userId, roomId, untilTs);
+      return c.json({ roomId, muted: true, until: untilTs === null ? null : new Date(untilTs).toISOString() }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: "/api/rooms/{roomId}/mute",
+      summary: "Unmute the room",
+      security: bearer,
+      request: { params: RoomParams },
+      responses: { 200: json(MuteResult, "Unmuted"), ...errorResponses },
+    }),
+    async (c) => {
+      const { roomId } = c.req.valid("param");
+      await clearMute(c.env.DB, c.get("identity").userId, roomId);
+      return c.json({ roomId, muted: false, until: null }, 200);
+    },
+  );
+}

@@ -1,0 +1,67 @@
+/**
+ * The push queue's consumer. A room enqueues one job per offline member after
+ * a message (from its outbox, never on the send path). Each job is checked
+ * again here: a muted room sends nothing, and a member who has come online
+ * since (a live inbox socket) gets the inbox notice instead. Then each of the
+ * member's push subscriptions gets the notification; a subscription the push
+ * service reports gone (404/410) is deleted, and one that failed (5xx, 429,
+ * network) is retried alone, with backoff, by a new job for just that endpoint.
+ */
+import { dropSubscription, isMuted, subscriptionsOf } from "../db/push";
+import type { PushPayload } from "../protocol";
+import { sendPush, vapidOf } from "./send";
+
+export interface PushJob {
+  userId: string;
+  payload: PushPayload;
+  /** Retries go to this endpoint only. */
+  endpoint?: string;
+  attempt?: number;
+}
+
+export const MAX_PUSH_ATTEMPTS = 6;
+
+export function retryDelaySeconds(attempt: number): number {
+  return Math.min(300, 2 ** attempt);
+}
+
+export async function handlePushBatch(batch: MessageBatch<PushJob>, env: Env): Promise<void> {
+  const vapid = vapidOf(env);
+  const allowHttp = (env as unknown as Record<string, string | undefined>).DEV_AUTH === "true";
+  for (const message of batch.messages) {
+    const job = message.body;
+    try {
+      if (!vapid) {
+        console.warn(JSON.stringify({ event: "push_skipped", reason: "VAPID keys are not configured" }));
+        message.ack();
+        continue;
+      }
+      if (await isMuted(env.DB, job.userId, job.payload.roomId)) {
+        message.ack();
+        continue;
+      }
+      if (job.endpoint === undefined && (await env.INBOXES.getByName(job.userId).hasLiveSocket())) {
+        message.ack();
+        continue;
+      }
+      const subs = (await subscriptionsOf(env.DB, job.userId)).filter((s) => job.endpoint === undefined || s.endpoint === job.endpoint);
+      for (const sub of subs) {
+        const outcome = await sendPush(sub, job.payload, vapid, allowHttp);
+        if (outcome === "gone") await dropSubscription(env.DB, sub.endpoint);
+        if (outcome === "retry") {
+          const attempt = (job.attempt ?? 0) + 1;
+          if (attempt >= MAX_PUSH_ATTEMPTS) {
+            console.warn(JSON.stringify({ event: "push_given_up", user: job.userId, attempts: attempt }));
+            continue;
+          }
+          await env.PUSH_QUEUE.send({ ...job, endpoint: sub.endpoint, attempt } satisfies PushJob, { delaySeconds: retryDelaySeconds(attempt) });
+        }
+      }
+      message.ack();
+    } catch (error) {
+      // D1 or the inbox unreachable: the whole job again later.
+      console.warn(JSON.stringify({ event: "push_job_failed", user: job.userId, error: String(error) }));
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * The inbox: one Durable Object per user (addressed by user id), the one
+ * place a device connects to learn about all of its rooms at once. Rooms send
+ * it notices from their outbox (after the change is stored, batched by their
+ * alarm, retried until delivered); it keeps the latest state of each room in
+ * its SQLite and passes every change on to the user's inbox sockets.
+ *
+ * Sockets use the hibernation API: the object can be evicted between notices
+ * while the sockets stay open, and `ping` is answered by the runtime without
+ * waking it. Each socket's user id is in its attachment; nothing it needs
+ * lives only in memory.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom } from "../protocol";
+import { consumeTicket, issueTicket } from "../room/tickets";
+
+/** How often an inbox with sockets looks for dead ones. */
+const SWEEP_MS = 30_000;
+/** A socket silent (no frame, no heartbeat) this long is presumed dead. */
+const HEARTBEAT_TIMEOUT_MS = 75_000;
+
+interface Attachment {
+  userId: string;
+  since: number;
+}
+
+interface RoomRow extends Record<string, SqlStorageValue> {
+  room_id: string;
+  seq: number;
+  state: string;
+  body: string;
+}
+
+const schema = `
+  CREATE TABLE IF NOT EXISTS tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_ts INTEGER NOT NULL, token_exp INTEGER);
+  -- The latest state of each room of the user; body is the InboxRoom as JSON.
+  CREATE TABLE IF NOT EXISTS rooms (room_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL);
+`;
+
+export class Inbox extends DurableObject<Env> {
+  readonly sql: SqlStorage;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(schema);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
+  }
+
+  // ---- RPC --------------------------------------------------------------------
+
+  /** Called by the Worker after authenticating `userId` (whose inbox this is). */
+  connectTicket(userId: string): { ticket: string; expiresTs: string } {
+    const { ticket, expiresTs } = issueTicket(this.sql, userId, Date.now());
+    return { ticket, expiresTs: new Date(expiresTs).toISOString() };
+  }
+
+  /**
+   * Notices from a room's outbox. Idempotent: a notice older than what is
+   * stored for its room (lower seq) is ignored, and one equal to it changes
+   * nothing and is not passed on, so a retried delivery is harmless.
+   */
+  notify(notices: InboxNotice[]): { applied: number } {
+    let applied = 0;
+    for (const notice of notices) {
+      const current = this.sql.exec<RoomRow>("SELECT * FROM rooms WHERE room_id = ?", notice.room.roomId).toArray()[0];
+      const body = JSON.stringify(notice.room);
+      if (current && (notice.room.seq < current.seq || (notice.room.seq === current.seq && current.body === body))) continue;
+      this.sql.exec(
+        "INSERT INTO rooms (room_id, seq, state, body) VALUES (?, ?, ?, ?) ON CONFLICT (room_id) DO UPDATE SET seq = excluded.seq, state = excluded.state, body = excluded.body",
+        notice.room.roomId,
+        notice.room.seq,
+        notice.room.state,
+        body,
+      );
+      applied++;
+      this.#broadcast({ type: "inbox", kind: notice.kind, room: notice.room });
+    }
+    return { applied };
+  }
+
+  /** Every room the inbox knows, latest state (tests, and the first frame of a socket). */
+  rooms(): InboxRoom[] {
+    return this.sql
+      .exec<RoomRow>("SELECT * FROM rooms ORDER BY room_id")
+      .toArray()
+      .map((r) => JSON.parse(r.body) as InboxRoom);
+  }
+
+  /** Whether the user has a live inbox socket now (one that sent a heartbeat or frame recently). */
+  hasLiveSocket(): boolean {
+    return this.#liveSockets().length > 0;
+  }
+
+  // ---- WebSockets ---------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return Response.json({ error: { code: "invalid_request", message: "expected a WebSocket upgrade" } }, { status: 400 });
+    }
+    const ticket = new URL(request.url).searchParams.get("ticket") ?? "";
+    const userId = ticket ? (consumeTicket(this.sql, ticket, Date.now())?.userId ?? null) : null;
+    if (!userId) {
+      return Response.json({ error: { code: "unauthorized", message: "connect ticket is missing, expired or already used" } }, { status: 401 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ userId, since: Date.now() } satisfies Attachment);
+    send(server, { type: "inbox_state", rooms: this.rooms() });
+    await this.#scheduleSweep();
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
+    const attachment = ws.deserializeAttachment() as Attachment | null;
+    if (attachment) ws.serializeAttachment({ ...attachment, since: Date.now() });
+    if (typeof message !== "string") return;
+    try {
+      const frame = JSON.parse(message) as { type?: unknown; reqId?: unknown };
+      if (frame.type === "ping") send(ws, { type: "pong", ...(typeof frame.reqId === "string" ? { reqId: frame.reqId.slice(0, 64) } : {}) });
+    } catch {
+      // Nothing else is expected from clients; ignore what we do not understand.
+    }
+  }
+
+  override webSocketClose(ws: WebSocket, code: number): void {
+    // Never echo 1005/1006/1015: workerd throws on them.
+    try {
+      ws.close(code >= 4000 && code < 5000 ? code : 1000, "closed");
+    } catch {
+      // already closed
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    const live = new Set(this.#liveSockets());
+    for (const ws of this.ctx.getWebSockets()) {
+      if (live.has(ws)) continue;
+      try {
+        ws.close(4001, "heartbeat timeout");
+      } catch {
+        // already closed
+      }
+    }
+    if (live.size > 0) await this.ctx.storage.setAlarm(Date.now() + SWEEP_MS);
+  }
+
+  /** Sockets heard from (a heartbeat, answered by the runtime, or a frame) recently. */
+  #liveSockets(): WebSocket[] {
+    const now = Date.now();
+    return this.ctx.getWebSockets().filter((ws) => {
+      if (ws.readyState !== WebSocket.OPEN) return false;
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const since = (ws.deserializeAttachment() as Attachment | null)?.since ?? 0;
+      return now - Math.max(pinged, since) <= HEARTBEAT_TIMEOUT_MS;
+    });
+  }
+
+  #broadcast(frame: InboxFrame): void {
+    const text = JSON.stringify(frame);
+    for (const ws of this.ctx.getWebSockets()) sendRaw(ws, text);
+  }
+
+  async #scheduleSweep(): Promise<void> {
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_MS);
+  }
+}
+
+function send(ws: WebSocket, frame: InboxFrame): void {
+  sendRaw(ws, JSON.stringify(frame));
+}
+
+function sendRaw(ws: WebSocket, text: string): void {
+  try {
+    ws.send(text);
+  } catch {
+    // A closing socket: its close handler cleans up.
+  }
+}

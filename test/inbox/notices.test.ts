@@ -1,0 +1,169 @@
+/**
+ * The inbox: one socket per device learns about every room of the user
+ * (activity with unread counts and last message, reads, joins, leaves,
+ * deletions, restores) while viewing only one room.
+ */
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Inbox } from "../../src/user/inbox";
+import type { Room } from "../../src/room/room";
+import { BASE, connect, eventually, sleep, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
+import { connectInbox, inboxTicket } from "./helpers";
+
+describe("inbox notices", () => {
+  it("reach a client subscribed to another room: activity with unread count and preview", async () => {
+    const alice = await user(uniqueUser("alice"));
+    const bob = await user(uniqueUser("bob"));
+    const viewing = uniqueRoom("viewing");
+    const other = uniqueRoom("other");
+    await alice.createRoom(viewing);
+    await alice.createRoom(other);
+    await bob.join(viewing);
+    await bob.join(other);
+    const roomSocket = await connect(bob.token, viewing);
+    const inbox = await connectInbox(bob.token);
+    await inbox.waitFor((f) => f.type === "inbox" && f.kind === "joined" && f.room.roomId === other, 5000, "joined other");
+
+    const sent = (await alice.send(other, "are you there?")).body;
+    const notice = await inbox.waitFor(
+      (f) => f.type === "inbox" && f.kind === "activity" && f.room.roomId === other && f.room.lastMessage?.id === sent.id,
+      5000,
+      "activity in the other room",
+    );
+    expect(notice).toMatchObject({
+      type: "inbox",
+      kind: "activity",
+      room: { roomId: other, state: "member", unreadCount: 1, lastMessage: { id: sent.id, seq: sent.seq, sender: alice.userId, preview: "are you there?", ts: sent.ts }, lastActivityTs: sent.ts },
+    });
+    await alice.send(other, "hello?");
+    await inbox.waitFor((f) => f.type === "inbox" && f.room.roomId === other && f.room.unreadCount === 2, 5000, "unread 2");
+    roomSocket.close();
+    inbox.close();
+  });
+
+  it("tell the reader's devices the new unread count after a read", async () => {
+    const alice = await user(uniqueUser("alice"));
+    const bob = await user(uniqueUser("bob"));
+    const room = uniqueRoom("read");
+    await alice.createRoom(room);
+    await bob.join(room);
+    const inbox = await connectInbox(bob.token);
+    await alice.send(room, "one");
+    const last = (await alice.send(room, "two")).body;
+    await inbox.waitFor((f) => f.type === "inbox" && f.room.roomId === room && f.room.unreadCount === 2, 5000, "unread 2");
+    await bob.call("POST", `/api/rooms/${room}/read`, { seq: last.seq });
+    await inbox.waitFor((f) => f.type === "inbox" && f.kind === "read" && f.room.roomId === room && f.room.unreadCount === 0, 5000, "read notice");
+    inbox.close();
+  });
+
+  it("announce joins, leaves, deletions and restores, and send the known state first", async () => {
+    const alice = await user(uniqueUser("alice"));
+    const bob = await user(uniqueUser("bob"));
+    const room = uniqueRoom("life");
+    await alice.createRoom(room);
+    const inbox = await connectInbox(bob.token);
+    await bob.join(room);
+    await inbox.waitFor((f) => f.type === "inbox" && f.kind === "joined" && f.room.roomId === room, 5000, "joined");
+    await alice.call("DELETE", `/api/rooms/${room}`);
+    await inbox.waitFor((f) => f.type === "inbox" && f.kind === "deleted" && f.room.roomId === room && f.room.state === "deleted", 5000, "deleted");
+    await alice.call("POST", `/api/rooms/${room}/restore`);
+    await inbox.waitFor((f) => f.type === "inbox" && f.kind === "restored" && f.room.roomId === room && f.room.state === "member", 5000, "restored");
+    await bob.leave(room);
+    await inbox.waitFor((f) => f.type === "inbox" && f.kind === "left" && f.room.roomId === room && f.room.state === "left", 5000, "left");
+    // A late activity notice cannot bring the room back: the inbox keeps "left".
+    await alice.send(room, "after bob left");
+    await sleep(600);
+    expect(inbox.notices(room).at(-1)?.room.state).toBe("left");
+    inbox.close();
+
+    const again = await connectInbox(bob.token);
+    const state = again.frames[0];
+    expect(state?.type === "inbox_state" && state.rooms.find((r) => r.roomId === room)?.state).toBe("left");
+    again.close();
+  });
+
+  it("are not fanned out for activity in a room above the large-room threshold; joins still are", async () => {
+    const alice = await user(uniqueUser("alice"));
+    const bob = await user(uniqueUser("bob"));
+    const room = uniqueRoom("large");
+    await alice.createRoom(room);
+    await bob.join(room);
+    const stub = env.ROOMS.getByName(room);
+    // 100 more members (straight into the room: 100 HTTP joins are slow in the pool).
+    await runInDurableObject(stub, (r: Room) => {
+      for (let i = 0; i < 100; i++) r.core.join(`filler-${i}-${room}`);
+    });
+    await runDurableObjectAlarm(stub);
+    const inboxOf = (u: string) => runInDurableObject(env.INBOXES.getByName(u), (i: Inbox) => i.rooms());
+    const joined = await eventually(async () => (await inboxOf(bob.userId)).find((r) => r.roomId === room), 5000, "bob's join notice");
+    expect(joined.state).toBe("member");
+    const filler = await eventually(async () => (await inboxOf(`filler-99-${room}`)).find((r) => r.roomId === room), 5000, "a filler's join");
+    expect(filler.state).toBe("member");
+
+    const inbox = await connectInbox(bob.token);
+    const sent = (await alice.send(room, "to everyone")).body;
+    await runDurableObjectAlarm(stub);
+    await sleep(500);
+    expect(inbox.notices(room)).toEqual([]);
+    expect((await inboxOf(bob.userId)).find((r) => r.roomId === room)!.seq).toBeLessThan(sent.seq);
+    // Members learn of it on read instead.
+    const list = (await bob.call<{ rooms: Array<{ roomId: string; unreadCount?: number }> }>("GET", "/api/rooms")).body.rooms;
+    expect(list.find((r) => r.roomId === room)?.unreadCount).toBe(1);
+    inbox.close();
+  });
+
+  it("are retried until the inbox takes them, and applied once", async () => {
+    const alice = await user(uniqueUser("alice"));
+    const bob = await user(uniqueUser("bob"));
+    const room = uniqueRoom("retry");
+    await alice.createRoom(room);
+    await bob.join(room);
+    const stub = env.ROOMS.getByName(room);
+    await runDurableObjectAlarm(stub);
+    let attempts = 0;
+    await runInDurableObject(stub, (r: Room) => {
+      r.inboxOf = () => ({
+        notify: async () => {
+          attempts++;
+          throw new Error("inbox unavailable (test)");
+        },
+      });
+    });
+    const sent = (await alice.send(room, "eventually")).body;
+    await runDurableObjectAlarm(stub);
+    expect(attempts).toBeGreaterThan(0);
+    const pendingInbox = () =>
+      runInDurableObject(stub, (_r: Room, state) => state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox WHERE key LIKE 'inbox:%'").one().n);
+    expect(await pendingInbox()).toBeGreaterThan(0);
+    await runInDurableObject(stub, (r: Room) => {
+      r.inboxOf = (u) => env.INBOXES.getByName(u);
+    });
+    await runDurableObjectAlarm(stub);
+    expect(await pendingInbox()).toBe(0);
+    const known = await runInDurableObject(env.INBOXES.getByName(bob.userId), (i: Inbox) => i.rooms());
+    expect(known.find((r) => r.roomId === room)).toMatchObject({ state: "member", unreadCount: 1, lastMessage: { id: sent.id } });
+    // A repeated delivery changes nothing.
+    const again = await runInDurableObject(env.INBOXES.getByName(bob.userId), (i: Inbox) =>
+      i.notify([{ kind: "activity", room: known.find((r) => r.roomId === room)! }]),
+    );
+    expect(again.applied).toBe(0);
+  });
+
+  it("socket: needs a fresh ticket (single use) and an allowed Origin", async () => {
+    const bob = await user(uniqueUser("bob"));
+    const url = await inboxTicket(bob.token);
+    const first = await upgrade(url);
+    expect(first.status).toBe(101);
+    first.webSocket?.accept();
+    first.webSocket?.close(1000);
+    expect((await upgrade(url)).status).toBe(401);
+    expect((await upgrade(await inboxTicket(bob.token), { origin: "https://evil.example" })).status).toBe(403);
+    expect((await upgrade(await inboxTicket(bob.token), { origin: "https://chat.example" })).status).toBe(101);
+    // Another user's ticket does not open bob's inbox.
+    const mallory = await user(uniqueUser("mallory"));
+    const malloryUrl = new URL(await inboxTicket(mallory.token), BASE);
+    malloryUrl.searchParams.set("user", bob.userId);
+    expect((await upgrade(malloryUrl.pathname + malloryUrl.search)).status).toBe(401);
+    expect((await bob.call("POST", "/api/inbox/connect-ticket").then(() => upgrade("/api/inbox/ws?user=x&ticket=nope"))).status).toBe(401);
+  });
+});
