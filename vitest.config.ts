@@ -22,6 +22,9 @@ export default defineConfig(async () => {
             // Tests send hundreds of messages quickly; rate-limit tests lower these per room.
             SEND_RATE_PER_SECOND: "10000",
             SEND_BURST: "10000",
+            // Fuzz tests send thousands of frames on one socket; flood tests use the defaults.
+            FRAMES_PER_SECOND: "100000",
+            FRAME_BURST: "100000",
             // Media: R2 needs parts of at least 5 MiB (all but the last), so the part size stays
             // at its default; the file and quota limits are small so tests cross them cheaply.
             MEDIA_MAX_BYTES: String(12 * 1024 * 1024),

@@ -21,6 +21,8 @@ declare namespace Cloudflare {
     SEND_RATE_PER_SECOND?: string;
     SEND_BURST?: string;
     MAX_ROOM_MEMBERS?: string;
+    FRAMES_PER_SECOND?: string;
+    FRAME_BURST?: string;
     SYNC_RETENTION_DAYS?: string;
     /** Media limits (src/media/config.ts). */
     MEDIA_MAX_BYTES?: string;

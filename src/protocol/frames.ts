@@ -113,6 +113,8 @@ export const CloseCodes = {
   roomDeleted: 4004,
   /** The token the socket was opened with has expired: reconnect with a fresh one. */
   tokenExpired: 4401,
+  /** The client sent frames faster than any client should (a flood): reconnect slower. */
+  tooManyFrames: 4029,
   /** No heartbeat for too long: the connection is presumed dead. */
   heartbeatTimeout: 4001,
   /** A frame was larger than the configured limit. */

@@ -19,6 +19,9 @@ export interface RoomLimits {
   sendPerSecond: number;
   sendBurst: number;
   maxMembers: number;
+  /** Frames per socket (any type), checked before parsing: far above any honest client. */
+  framesPerSecond: number;
+  frameBurst: number;
 }
 
 function intVar(value: unknown, fallback: number): number {
@@ -39,5 +42,7 @@ export function roomLimits(env: Partial<Record<string, unknown>>): RoomLimits {
     sendPerSecond: intVar(env.SEND_RATE_PER_SECOND, 5),
     sendBurst: intVar(env.SEND_BURST, 20),
     maxMembers: intVar(env.MAX_ROOM_MEMBERS, 10_000),
+    framesPerSecond: intVar(env.FRAMES_PER_SECOND, 50),
+    frameBurst: intVar(env.FRAME_BURST, 200),
   };
 }

@@ -8,6 +8,7 @@
  */
 import type { Connection } from "partyserver";
 import { CloseCodes, type ServerFrame } from "../protocol";
+import { type BucketConfig, TokenBuckets } from "./rate-limit";
 
 export interface SocketState {
   userId: string;
@@ -56,8 +57,15 @@ interface LiveEntry {
 
 export class LiveSockets {
   #entries: Map<string, LiveEntry> | null = null;
+  /** Frames per socket, in memory: an evicted room forgets it, erring on the side of the client. */
+  readonly frameBudget: TokenBuckets;
 
-  constructor(private readonly all: () => Iterable<RoomConnection>) {}
+  constructor(
+    private readonly all: () => Iterable<RoomConnection>,
+    frames: BucketConfig,
+  ) {
+    this.frameBudget = new TokenBuckets(frames);
+  }
 
   #load(): Map<string, LiveEntry> {
     if (!this.#entries) {

@@ -280,13 +280,14 @@ export class RoomCore {
   restoreRoom(actor: Actor): Result<{ roomId: string; restored: true }> {
     const meta = this.#meta;
     if (!meta) return fail("room_not_found", `room ${this.roomId} does not exist`);
+    // Who may is decided first, so that nobody else learns anything from the answer.
+    const role = this.members.get(actor.userId)?.role;
+    const allowed = actor.admin === true || meta.deletedBy === actor.userId || role === "owner" || role === "admin";
+    if (!allowed) return fail("forbidden", "only the deleter, owners and admins may restore this room");
     if (meta.deletedTs === null) return ok({ roomId: this.roomId, restored: true });
     if (meta.purged || (meta.restorableUntil ?? 0) <= Date.now()) {
       return fail("room_deleted", `room ${this.roomId} was deleted and can no longer be restored`);
     }
-    const role = this.members.get(actor.userId)?.role;
-    const allowed = actor.admin === true || meta.deletedBy === actor.userId || role === "owner" || role === "admin";
-    if (!allowed) return fail("forbidden", "only the deleter, owners and admins may restore this room");
     const ts = this.log.now();
     this.#setMeta({ deletedTs: null, deletedBy: null, restorableUntil: null });
     const event = this.log.appendNotice("room_restored", actor.userId, {});

@@ -33,6 +33,9 @@ export function handleFrame(
 ): void {
   const state = sockets.get(connection);
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
+  // Before any parsing: a client flooding frames costs the room one counter per frame,
+  // and is cut off, so it cannot queue work in front of everyone else.
+  if (!sockets.frameBudget.take(connection.id).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
   if (typeof raw !== "string") return sendError(connection, null, { code: "invalid_request", message: "frames must be JSON text" });
   if (raw.length > maxFrameBytes(core)) return closeQuietly(connection, CloseCodes.tooLarge, "frame too large");
 

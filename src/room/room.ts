@@ -88,7 +88,10 @@ export class Room extends Server<Env> {
         }
       },
     });
-    this.sockets = new LiveSockets(() => this.getConnections<SocketState>());
+    this.sockets = new LiveSockets(() => this.getConnections<SocketState>(), {
+      perSecond: this.core.limits.framesPerSecond,
+      burst: this.core.limits.frameBurst,
+    });
     const limits = this.core.limits;
     this.presence = new Presence(ctx.storage.sql, this.core.roomId, this.core.members, this.sockets, limits.presenceGraceMs, (frame) =>
       this.sockets.broadcastEphemeral(frame, this.core.log.head, { dropLag: EPHEMERAL_DROP_LAG }),

@@ -22,6 +22,8 @@ const HEARTBEAT_TIMEOUT_MS = 75_000;
 interface Attachment {
   userId: string;
   since: number;
+  /** When the token the socket was opened with expires (ms): it is closed then (4401). */
+  exp?: number | null;
 }
 
 interface RoomRow extends Record<string, SqlStorageValue> {
@@ -50,8 +52,8 @@ export class Inbox extends DurableObject<Env> {
   // ---- RPC --------------------------------------------------------------------
 
   /** Called by the Worker after authenticating `userId` (whose inbox this is). */
-  connectTicket(userId: string): { ticket: string; expiresTs: string } {
-    const { ticket, expiresTs } = issueTicket(this.sql, userId, Date.now());
+  connectTicket(userId: string, tokenExp: number | null = null): { ticket: string; expiresTs: string } {
+    const { ticket, expiresTs } = issueTicket(this.sql, userId, Date.now(), tokenExp);
     return { ticket, expiresTs: new Date(expiresTs).toISOString() };
   }
 
@@ -99,20 +101,29 @@ export class Inbox extends DurableObject<Env> {
       return Response.json({ error: { code: "invalid_request", message: "expected a WebSocket upgrade" } }, { status: 400 });
     }
     const ticket = new URL(request.url).searchParams.get("ticket") ?? "";
-    const userId = ticket ? (consumeTicket(this.sql, ticket, Date.now())?.userId ?? null) : null;
+    const spent = ticket ? consumeTicket(this.sql, ticket, Date.now()) : null;
+    const userId = spent?.userId ?? null;
     if (!userId) {
       return Response.json({ error: { code: "unauthorized", message: "connect ticket is missing, expired or already used" } }, { status: 401 });
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ userId, since: Date.now() } satisfies Attachment);
+    server.serializeAttachment({ userId, since: Date.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
     send(server, { type: "inbox_state", rooms: this.rooms() });
-    await this.#scheduleSweep();
+    await this.#scheduleSweep(spent?.tokenExp ?? null);
     return new Response(null, { status: 101, webSocket: client });
   }
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const attachment = ws.deserializeAttachment() as Attachment | null;
+    if (attachment?.exp && attachment.exp <= Date.now()) {
+      try {
+        ws.close(4401, "token expired");
+      } catch {
+        // already closed
+      }
+      return;
+    }
     if (attachment) ws.serializeAttachment({ ...attachment, since: Date.now() });
     if (typeof message !== "string") return;
     try {
@@ -133,16 +144,25 @@ export class Inbox extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    const now = Date.now();
     const live = new Set(this.#liveSockets());
+    let next = now + SWEEP_MS;
     for (const ws of this.ctx.getWebSockets()) {
-      if (live.has(ws)) continue;
+      const exp = (ws.deserializeAttachment() as Attachment | null)?.exp ?? null;
+      const expired = exp !== null && exp <= now;
+      if (live.has(ws) && !expired) {
+        if (exp !== null) next = Math.min(next, exp);
+        continue;
+      }
       try {
-        ws.close(4001, "heartbeat timeout");
+        // Revocation by time: a long-lived socket does not outlive its token.
+        ws.close(expired ? 4401 : 4001, expired ? "token expired" : "heartbeat timeout");
       } catch {
         // already closed
       }
+      live.delete(ws);
     }
-    if (live.size > 0) await this.ctx.storage.setAlarm(Date.now() + SWEEP_MS);
+    if (live.size > 0) await this.ctx.storage.setAlarm(next);
   }
 
   /** Sockets heard from (a heartbeat, answered by the runtime, or a frame) recently. */
@@ -161,8 +181,10 @@ export class Inbox extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets()) sendRaw(ws, text);
   }
 
-  async #scheduleSweep(): Promise<void> {
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now() + SWEEP_MS);
+  async #scheduleSweep(tokenExp: number | null): Promise<void> {
+    const at = Math.min(Date.now() + SWEEP_MS, tokenExp ?? Number.MAX_SAFE_INTEGER);
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 }
 

@@ -39,7 +39,7 @@ export function inboxRoutes(app: OpenAPIHono<AppEnv>): void {
     }),
     async (c) => {
       const userId = c.get("identity").userId;
-      const { ticket, expiresTs } = await inboxStub(c.env, userId).connectTicket(userId);
+      const { ticket, expiresTs } = await inboxStub(c.env, userId).connectTicket(userId, c.get("identity").expiresAt);
       const url = `/api/inbox/ws?user=${encodeURIComponent(userId)}&ticket=${encodeURIComponent(ticket)}`;
       return c.json({ ticket, url, expiresTs }, 200);
     },
