@@ -91,9 +91,12 @@ async function waitForRequests(path: string, n: number, ms = 15_000): Promise<Re
   }
 }
 
+/** Fresh users per test: a late push of one test must not land on another test's subscriptions. */
+let pairs = 0;
 async function pair(room: string): Promise<{ alice: ChatClient; bob: ChatClient }> {
+  pairs++;
   const alice = await chat.client("alice");
-  const bob = await chat.client("bob");
+  const bob = await chat.client(pairs === 1 ? "bob" : `bob${pairs}`);
   await alice.createRoom(room);
   await bob.joinRoom(room);
   return { alice, bob };
@@ -135,9 +138,14 @@ describe("push notifications for offline members", () => {
     expect(received.filter((r) => r.path === sub.path)).toHaveLength(0);
     await bob.unmuteRoom("push-quiet");
 
-    const inbox = await bob.subscribeInbox({});
+    // The room decides about pushes when its outbox flushes, the same flush that tells the
+    // inbox: once the inbox has heard of the message, the push decision has been made too.
+    let heard = false;
+    const inbox = await bob.subscribeInbox({ onActivity: (room) => (heard ||= JSON.stringify(room).includes("you are online")) });
     await alice.sendMessage("push-quiet", "you are online");
-    await sleep(3000);
+    for (let i = 0; i < 200 && !heard; i++) await sleep(50);
+    expect(heard).toBe(true);
+    await sleep(2000);
     expect(received.filter((r) => r.path === sub.path)).toHaveLength(0);
     inbox.close();
     await sleep(500);
