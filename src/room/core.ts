@@ -415,6 +415,7 @@ export class RoomCore {
       this.media.releaseRemoved(heldUsers, true);
       if (held.length === 0) {
         this.sql.exec("DELETE FROM members");
+        this.members.forgetCount();
         this.#setMeta({ purged: true });
         roomPurged = true;
       }

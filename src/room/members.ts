@@ -29,6 +29,7 @@ export class Members {
   }
 
   add(userId: string, role: Role, joinedTs: number, joinSeq: number, privacy?: PrivacySettings): void {
+    this.#count = null;
     this.sql.exec(
       "INSERT INTO members (user_id, role, joined_ts, join_seq, read_seq, presence_hidden, receipts_private) VALUES (?, ?, ?, ?, ?, ?, ?)",
       userId,
@@ -51,11 +52,21 @@ export class Members {
   }
 
   remove(userId: string): boolean {
+    this.#count = null;
     return this.sql.exec("DELETE FROM members WHERE user_id = ?", userId).rowsWritten > 0;
   }
 
+  /** Cached: every send asks (large-room threshold), and count(*) walks the table. */
+  #count: number | null = null;
+
   count(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
+    this.#count ??= this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
+    return this.#count;
+  }
+
+  /** After a bulk change made outside this class (a purge). */
+  forgetCount(): void {
+    this.#count = null;
   }
 
   /** Members in the order they joined. */
