@@ -24,6 +24,11 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 const SIZES = quick
   ? { fanout: [10, 100], rooms: 10, history: 100_000, historySmall: 1_000, storm: 100, stormGap: 100, idle: 500, idleRooms: 5, runMs: 2_000, reads: 40, workers: 3 }
   : { fanout: [10, 100, 500], rooms: 100, history: 1_000_000, historySmall: 1_000, storm: 500, stormGap: 100, idle: 5_000, idleRooms: 50, runMs: 6_000, reads: 300, workers: 3 };
+// One scenario at another size, for investigating it: BENCH_STORM=500, BENCH_ROOMS=100, ...
+for (const key of ["storm", "rooms", "idle", "history"]) {
+  const v = process.env[`BENCH_${key.toUpperCase()}`];
+  if (v) SIZES[key] = Number(v);
+}
 
 // ---- the local stack ----------------------------------------------------------
 

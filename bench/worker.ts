@@ -5,7 +5,7 @@
 import chat from "../src/worker";
 import { BaselineRoom } from "./baseline";
 
-export { Room, UserLimits } from "../src/worker";
+export { Inbox, Room, UserLimits } from "../src/worker";
 export { BaselineRoom };
 
 interface BenchEnv extends Env {
@@ -20,4 +20,6 @@ export default {
     }
     return chat.fetch(request, env, ctx);
   },
+  queue: chat.queue,
+  scheduled: chat.scheduled,
 } satisfies ExportedHandler<BenchEnv>;

@@ -26,7 +26,7 @@ import { EventLog, toMessage } from "./event-log";
 import { type HistoryRequest, type HistoryResult, readHistory } from "./history";
 import { MediaRecords, toAttachment } from "./media";
 import { Members, type PrivacySettings } from "./members";
-import { Outbox } from "./outbox";
+import { Outbox, type OutboxEntry } from "./outbox";
 import { TokenBuckets } from "./rate-limit";
 
 export interface RoomMeta {
@@ -107,9 +107,9 @@ export class RoomCore {
   requireMember(userId: string): Result<Role> {
     const room = this.requireRoom();
     if (!room.ok) return room;
-    const member = this.members.get(userId);
-    if (!member) return fail("not_member", `you are not a member of ${this.roomId}`);
-    return ok(member.role as Role);
+    const role = this.members.role(userId);
+    if (role === null) return fail("not_member", `you are not a member of ${this.roomId}`);
+    return ok(role);
   }
 
   create(userId: string, privacy?: PrivacySettings): Result<{ roomId: string; kind: RoomKind; role: Role }> {
@@ -195,7 +195,7 @@ export class RoomCore {
     if (attachments.value.length > 0) this.media.attach(attachments.value.map((a) => a.mediaId), message.seq);
     this.#touch(message.seq, Date.parse(message.ts), true);
     // Offline members are notified by push, in rooms up to the fan-out threshold (see inbox-delivery.ts).
-    if (this.members.count() <= this.limits.largeRoomMembers) this.outbox.put("push", { op: "push", roomId: this.roomId, seq: message.seq });
+    if (this.members.count() <= this.limits.largeRoomMembers) this.outbox.putLatest("push", { op: "push", roomId: this.roomId, seq: message.seq });
     this.effects.publish({ type: "message", seq: message.seq, ts: message.ts, message });
     return ok({ message, duplicate: false });
   }
@@ -353,7 +353,7 @@ export class RoomCore {
     const target = this.members.get(userId);
     if (!target) return fail("not_member", `${userId} is not a member of ${this.roomId}`);
     if (target.role === "owner") return fail("forbidden", "the owner's role cannot be changed");
-    this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+    this.members.setRole(userId, role);
     this.outbox.put(`member:${userId}`, { op: "member", roomId: this.roomId, userId, role, joinedTs: target.joined_ts, seq: this.log.head });
     this.#audit(actor.userId, "role_changed", userId, role, this.log.now());
     this.effects.scheduleFlush();
@@ -414,8 +414,7 @@ export class RoomCore {
       this.sql.exec("DELETE FROM tickets");
       this.media.releaseRemoved(heldUsers, true);
       if (held.length === 0) {
-        this.sql.exec("DELETE FROM members");
-        this.members.forgetCount();
+        this.members.removeAll();
         this.#setMeta({ purged: true });
         roomPurged = true;
       }
@@ -527,9 +526,42 @@ export class RoomCore {
    * to the large-room threshold: above it, one message would mean thousands of
    * D1 rows, and members learn of activity on read (listRooms) instead.
    */
+  /**
+   * What a `putLatest` outbox row says when it is flushed: the room as it is
+   * now (committed state), never older than what the row already said.
+   */
+  latestOutboxEntry(entry: OutboxEntry): OutboxEntry {
+    const meta = this.#meta;
+    if (!meta) return entry;
+    const lastEvent = () => this.sql.exec<{ seq: number; ts: number }>("SELECT seq, ts FROM events ORDER BY seq DESC LIMIT 1").toArray()[0];
+    const lastMessage = () =>
+      this.sql.exec<{ seq: number; ts: number }>("SELECT seq, ts FROM events WHERE type = 'message' ORDER BY seq DESC LIMIT 1").toArray()[0];
+    switch (entry.op) {
+      case "room": {
+        const last = lastEvent();
+        return {
+          ...entry,
+          kind: meta.kind,
+          createdTs: meta.createdTs,
+          deletedTs: meta.deletedTs,
+          lastSeq: Math.max(entry.lastSeq, last?.seq ?? 0),
+          lastActivityTs: Math.max(entry.lastActivityTs, last?.ts ?? 0),
+        };
+      }
+      case "activity":
+        return { ...entry, ts: Math.max(entry.ts, lastMessage()?.ts ?? 0) };
+      case "push":
+        return { ...entry, seq: Math.max(entry.seq, lastMessage()?.seq ?? 0) };
+      case "inbox":
+        return entry.kind === "activity" && entry.userId === null ? { ...entry, seq: Math.max(entry.seq, lastEvent()?.seq ?? 0) } : entry;
+      default:
+        return entry;
+    }
+  }
+
   #touch(seq: number, ts: number, isMessage: boolean): void {
     const meta = this.#meta!;
-    this.outbox.put("room", {
+    this.outbox.putLatest("room", {
       op: "room",
       roomId: this.roomId,
       kind: meta.kind,
@@ -540,11 +572,11 @@ export class RoomCore {
     });
     const small = this.members.count() <= this.limits.largeRoomMembers;
     if (isMessage && small) {
-      this.outbox.put("activity", { op: "activity", roomId: this.roomId, ts });
+      this.outbox.putLatest("activity", { op: "activity", roomId: this.roomId, ts });
     }
     // Members' inboxes hear of every change (unread counts move on deletions too), in
     // small rooms only; one row, however many changes, delivered by the alarm.
-    if (small) this.outbox.put("inbox:activity", { op: "inbox", roomId: this.roomId, kind: "activity", seq, userId: null });
+    if (small) this.outbox.putLatest("inbox:activity", { op: "inbox", roomId: this.roomId, kind: "activity", seq, userId: null });
     this.effects.scheduleFlush();
   }
 }

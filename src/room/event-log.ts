@@ -83,7 +83,11 @@ export class EventLog {
     const id = newMessageId(ts);
     const data = attachments.length > 0 ? { attachments } : undefined;
     const seq = this.#append("message", sender, ts, { msgId: id, content, clientId, data });
-    return this.message(seq)!;
+    // Built from what was just written rather than read back: one statement less per send.
+    return toMessage(this.roomId, {
+      seq, type: "message", ts, actor: sender, msg_id: id, content, client_id: clientId ?? null,
+      data: data === undefined ? null : JSON.stringify(data), edited_ts: null, deleted_ts: null, deleted_by: null,
+    } as EventRow);
   }
 
   appendMembership(type: "member_joined" | "member_left", userId: string, role?: Role): RoomEvent {

@@ -20,16 +20,48 @@ export interface PrivacySettings {
 export class Members {
   constructor(private readonly sql: SqlStorage) {}
 
+  /**
+   * Roles of members seen since the object woke: every send and every frame
+   * asks whether its sender belongs, and a SELECT per message was a visible
+   * part of the send path's cost (bench/README.md). Only members are cached
+   * (a stranger cannot grow the map), and every change of membership or role
+   * goes through this class, which keeps it true.
+   */
+  #roles = new Map<string, Role>();
+
+  /** The member's role, or null for a non-member. */
+  role(userId: string): Role | null {
+    const cached = this.#roles.get(userId);
+    if (cached !== undefined) return cached;
+    const row = this.sql.exec<{ role: string }>("SELECT role FROM members WHERE user_id = ?", userId).toArray()[0];
+    if (!row) return null;
+    this.#roles.set(userId, row.role as Role);
+    return row.role as Role;
+  }
+
+  setRole(userId: string, role: Role): void {
+    this.sql.exec("UPDATE members SET role = ? WHERE user_id = ?", role, userId);
+    this.#roles.delete(userId);
+  }
+
+  /** Every member gone at once (a purge). */
+  removeAll(): void {
+    this.sql.exec("DELETE FROM members");
+    this.#roles.clear();
+    this.#count = null;
+  }
+
   get(userId: string): MemberRow | null {
     return this.sql.exec<MemberRow>("SELECT * FROM members WHERE user_id = ?", userId).toArray()[0] ?? null;
   }
 
   has(userId: string): boolean {
-    return this.get(userId) !== null;
+    return this.role(userId) !== null;
   }
 
   add(userId: string, role: Role, joinedTs: number, joinSeq: number, privacy?: PrivacySettings): void {
     this.#count = null;
+    this.#roles.delete(userId);
     this.sql.exec(
       "INSERT INTO members (user_id, role, joined_ts, join_seq, read_seq, presence_hidden, receipts_private) VALUES (?, ?, ?, ?, ?, ?, ?)",
       userId,
@@ -53,6 +85,7 @@ export class Members {
 
   remove(userId: string): boolean {
     this.#count = null;
+    this.#roles.delete(userId);
     return this.sql.exec("DELETE FROM members WHERE user_id = ?", userId).rowsWritten > 0;
   }
 
@@ -62,11 +95,6 @@ export class Members {
   count(): number {
     this.#count ??= this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
     return this.#count;
-  }
-
-  /** After a bulk change made outside this class (a purge). */
-  forgetCount(): void {
-    this.#count = null;
   }
 
   /** Members in the order they joined. */

@@ -442,7 +442,7 @@ export class Room extends Server<Env> {
     if (presenceDue !== null) this.#scheduleAlarm(presenceDue);
     await this.#purge();
     if (this.core.outbox.pending > 0) {
-      const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt, (entries) => this.#deliverInbox(entries));
+      const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt, (entries) => this.#deliverInbox(entries), (entry) => this.core.latestOutboxEntry(entry));
       this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }

@@ -85,6 +85,23 @@ describe("room outbox", () => {
     expect((await roomRow(room))?.last_seq).toBe(11);
   });
 
+  it("brings a burst's single row up to the last message when it flushes, even after the object restarted", async () => {
+    const { alice, room } = await flushedRoom();
+    await setIndexDb(room, failingDb().db);
+    let last: { seq: number; ts: string } = { seq: 0, ts: "" };
+    for (let i = 0; i < 6; i++) last = (await alice.send(room, `m${i}`)).body;
+    // The in-memory record of which rows are already written is gone; the rows and the log are not.
+    const { evictDurableObject } = await import("cloudflare:test");
+    await evictDurableObject(stubOf(room));
+    await runDurableObjectAlarm(stubOf(room));
+    expect(await pending(room)).toBe(0);
+    expect(await roomRow(room)).toMatchObject({ last_seq: last.seq, last_activity_ts: Date.parse(last.ts) });
+    // And the next message after the restart is flushed too.
+    const next = (await alice.send(room, "after the restart")).body;
+    await runDurableObjectAlarm(stubOf(room));
+    expect(await roomRow(room)).toMatchObject({ last_seq: next.seq, last_activity_ts: Date.parse(next.ts) });
+  });
+
   it("keeps a message's index update pending while D1 fails, and writes it once D1 is back", async () => {
     const { alice, room } = await flushedRoom();
     const failing = failingDb();
