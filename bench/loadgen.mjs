@@ -65,14 +65,17 @@ function topSeq(text) {
   return parseInt(text.slice(i + 6, i + 24), 10);
 }
 
+/** A spec may name its own server (the idle scenario runs two at once). */
+const wsOf = (spec) => (spec.baseUrl ? spec.baseUrl.replace(/^http/, "ws") : wsBase);
+
 async function ticketUrl(spec) {
-  const res = await fetch(`${baseUrl}/api/rooms/${spec.room}/connect-ticket`, {
+  const res = await fetch(`${spec.baseUrl ?? baseUrl}/api/rooms/${spec.room}/connect-ticket`, {
     method: "POST",
     headers: { authorization: `Bearer ${spec.token}` },
   });
   if (!res.ok) throw new Error(`connect-ticket ${res.status} ${await res.text()}`);
   const body = await res.json();
-  return `${wsBase}${body.url}`;
+  return `${wsOf(spec)}${body.url}`;
 }
 
 /**
@@ -115,7 +118,7 @@ async function openSocketOnce(spec) {
   s.received = 0;
   s.frames = 0;
   sockets.set(spec.key, s);
-  const url = spec.proto === "chat" ? await ticketUrl(spec) : `${wsBase}/baseline/ws?room=${spec.room}${spec.after !== undefined ? `&after=${spec.after}` : ""}`;
+  const url = spec.proto === "chat" ? await ticketUrl(spec) : `${wsOf(spec)}/baseline/ws?room=${spec.room}${spec.after !== undefined ? `&after=${spec.after}` : ""}`;
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     s.ws = ws;

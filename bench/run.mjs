@@ -537,35 +537,47 @@ async function idle() {
   const roomsN = SIZES.idleRooms;
   const perRoom = n / roomsN;
   const usersPerRoom = 10;
-  for (const proto of ["chat", "base"]) {
-    // A fresh workerd for each side, so one side's freed memory does not flatter the other.
-    await stack.stop();
-    stack = await startStack();
+  // Each side in a fresh workerd of its own, so one side's freed memory does not
+  // flatter the other; both run at once, so one hibernation wait serves both.
+  await stack.stop();
+  stack = null;
+  const [chatStack, baseStack] = await Promise.all([startStack(), startStack()]);
+  const stacks = { chat: chatStack, base: baseStack };
+  try {
+    stack = chatStack; // api() and token() talk to the chat
     tokens.clear();
-    await all("init", () => ({ baseUrl: stack.baseUrl }));
-    const specs = [];
-    await pool(Array.from({ length: roomsN }, (_, i) => i), 8, async (i) => {
-      const room = `${proto}-idle${i}`;
-      const users = Array.from({ length: usersPerRoom }, (_, j) => `idle${i}u${j}`);
-      const toks = proto === "chat" ? await chatRoom(room, users) : [];
-      for (let d = 0; d < perRoom; d++) specs.push({ key: `${proto}-${room}-${d}`, proto, room, token: toks[d % usersPerRoom] });
-    });
-    if (proto === "base") await pool(Array.from({ length: roomsN }, (_, i) => i), 8, (i) => fetch(`${stack.baseUrl}/baseline/history?room=${proto}-idle${i}`));
+    await all("init", () => ({ baseUrl: chatStack.baseUrl }));
+    const specs = { chat: [], base: [] };
+    for (const proto of ["chat", "base"]) {
+      await pool(Array.from({ length: roomsN }, (_, i) => i), 8, async (i) => {
+        const room = `${proto}-idle${i}`;
+        const users = Array.from({ length: usersPerRoom }, (_, j) => `idle${i}u${j}`);
+        const toks = proto === "chat" ? await chatRoom(room, users) : [];
+        if (proto === "base") await fetch(`${baseStack.baseUrl}/baseline/history?room=${room}`);
+        for (let d = 0; d < perRoom; d++) specs[proto].push({ key: `${proto}-${room}-${d}`, proto, room, token: toks[d % usersPerRoom], baseUrl: stacks[proto].baseUrl });
+      });
+    }
     await sleep(2_000);
-    const before = rssKiB(stack.runtimePid);
-    await openSpecs(specs);
+    const rss = () => ({ chat: rssKiB(chatStack.runtimePid), base: rssKiB(baseStack.runtimePid) });
+    const before = rss();
+    await openSpecs(specs.chat);
+    await openSpecs(specs.base);
     await sleep(2_000);
-    const open = rssKiB(stack.runtimePid);
+    const open = rss();
     await sleep(15_000); // hibernation after about 10 s idle
-    const hibernated = rssKiB(stack.runtimePid);
-    out[proto] = {
-      rssBeforeKiB: before,
-      rssOpenKiB: open,
-      rssHibernatedKiB: hibernated,
-      perConnOpenKiB: +((open - before) / n).toFixed(2),
-      perConnHibernatedKiB: +((hibernated - before) / n).toFixed(2),
-    };
+    const hibernated = rss();
+    for (const proto of ["chat", "base"]) {
+      out[proto] = {
+        rssBeforeKiB: before[proto],
+        rssOpenKiB: open[proto],
+        rssHibernatedKiB: hibernated[proto],
+        perConnOpenKiB: +((open[proto] - before[proto]) / n).toFixed(2),
+        perConnHibernatedKiB: +((hibernated[proto] - before[proto]) / n).toFixed(2),
+      };
+    }
     await all("close");
+  } finally {
+    await baseStack.stop();
   }
   results.scenarios.idle = out;
   const s = `idle ${n} conns / ${roomsN} rooms`;
