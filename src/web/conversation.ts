@@ -68,6 +68,8 @@ export class ConversationView {
   /** Who is typing here now, in the order they started. */
   readonly #typing = new Set<string>();
   #typingSentAt = 0;
+  /** Send was pressed while files were still uploading. */
+  #sendWhenUploaded = false;
   /** Read positions of members (receipts), by user id. */
   readonly #receipts = new Map<string, number>();
   #seenView: MessageView | null = null;
@@ -99,7 +101,12 @@ export class ConversationView {
     private readonly hooks: ConversationHooks,
   ) {
     this.#members = new MembersPanel(chat, roomId, me, roomId.startsWith("dm.") ? null : (userId) => hooks.openDirect(userId));
-    this.#uploads = new UploadTray(chat, roomId);
+    this.#uploads = new UploadTray(chat, roomId, () => {
+      // Send was pressed while files were uploading: it goes now, unless one failed.
+      if (!this.#sendWhenUploaded) return;
+      this.#sendWhenUploaded = false;
+      this.#submit();
+    });
     const title = h("h2", { id: "conversation-title", text: hooks.displayName(roomId) });
     this.#scroller = h(
       "div",
@@ -178,7 +185,6 @@ export class ConversationView {
 
   /** Loads the newest page, then goes live from its end. */
   async open(): Promise<void> {
-    void this.#members.refresh();
     let page;
     try {
       page = await this.chat.getHistory(this.roomId, { limit: PAGE_SIZE });
@@ -193,7 +199,6 @@ export class ConversationView {
     this.#input.focus();
     this.#headSeq = Math.max(this.#headSeq, page.headSeq);
     this.#scheduleRead();
-    void this.#loadReceipts();
     void this.#fillViewport();
     try {
       this.#subscription = await this.chat.subscribe(
@@ -428,6 +433,10 @@ export class ConversationView {
 
   #connection(state: "connecting" | "live" | "offline"): void {
     if (state === "live") {
+      // Presence and receipts are ephemeral frames: those sent before this socket was live are
+      // not replayed, so read the current state now (each time it goes live again, too).
+      void this.#members.refresh();
+      void this.#loadReceipts();
       this.#wasLive = true;
       this.#banner.hidden = true;
       this.#banner.textContent = "";
@@ -444,7 +453,9 @@ export class ConversationView {
 
   #submit(): void {
     const text = this.#input.value;
-    if (!this.#uploads.readyToSend()) return; // it says why
+    const uploads = this.#uploads.check(); // says in the tray why it is not ready
+    this.#sendWhenUploaded = uploads === "uploading";
+    if (uploads !== "ready") return;
     const attachments = this.#uploads.attachments;
     if (!text.trim() && attachments.length === 0) return;
     // With attachments the text may be empty; blank text is not sent as a message of spaces.

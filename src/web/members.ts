@@ -55,6 +55,7 @@ export class MembersPanel {
       .presence(this.roomId)
       .then((entries) => {
         const live = this.#liveDuringLoad ?? [];
+        this.#liveDuringLoad = null;
         this.#show(entries.map((e) => ({ userId: e.userId, online: e.online, lastSeen: e.lastSeen })));
         for (const state of live) this.setPresence(state);
       })

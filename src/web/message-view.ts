@@ -168,8 +168,9 @@ export class MessageView {
     const box = h("textarea", { class: "edit-box", "aria-label": "Edited text", rows: 2 });
     box.value = this.#content;
     const save = async () => {
-      const content = box.value;
-      if (!content.trim()) return;
+      // A message with attachments may lose its text; one without must keep some.
+      const content = box.value.trim() ? box.value : "";
+      if (!content && this.#attachmentsOf().length === 0) return;
       saveButton.disabled = true;
       try {
         await this.actions.edit(this, content);

@@ -36,6 +36,8 @@ export class UploadTray {
   constructor(
     private readonly chat: ChatClient,
     private readonly roomId: string,
+    /** No upload is in flight any more (each one finished or failed). */
+    private readonly onSettled: () => void = () => undefined,
   ) {
     this.el = h("div", { class: "upload-tray", hidden: true }, this.#list, this.#note);
     this.button.addEventListener("click", () => this.input.click());
@@ -63,17 +65,21 @@ export class UploadTray {
     return this.#uploads.flatMap((u) => (u.attachment ? [u.attachment] : []));
   }
 
-  /** True when every file is uploaded; otherwise says what is missing and answers false. */
-  readyToSend(): boolean {
+  /**
+   * Whether the message can go: "ready" (every file is up, or there are none),
+   * "uploading" (the caller may wait for `onSettled`), or "failed" (the user
+   * must retry or remove a file). Says so in the tray when it is not ready.
+   */
+  check(): "ready" | "uploading" | "failed" {
     if (this.#uploads.some((u) => u.failed)) {
       this.#note.textContent = "Some files could not be uploaded: retry or remove them first.";
-      return false;
+      return "failed";
     }
     if (this.#uploads.some((u) => !u.attachment)) {
-      this.#note.textContent = "Wait until the files have uploaded, then send.";
-      return false;
+      this.#note.textContent = "The message will be sent when the files have uploaded.";
+      return "uploading";
     }
-    return true;
+    return "ready";
   }
 
   /** The message went out with these files: empty the tray. */
@@ -122,7 +128,7 @@ export class UploadTray {
         upload.progress.value = upload.progress.max;
         upload.status.textContent = "Ready";
         upload.li.dataset.state = "ready";
-        this.#note.textContent = "";
+        this.#settled();
       })
       .catch((error: unknown) => {
         if (!this.#uploads.includes(upload) || (error instanceof ChatError && error.code === "cancelled")) return;
@@ -131,7 +137,14 @@ export class UploadTray {
         upload.status.textContent = `Upload failed: ${reason(error)}`;
         const retry = h("button", { type: "button", class: "link-button", "aria-label": `Retry ${upload.file.name}`, onclick: () => this.#run(upload) }, "Retry");
         upload.actions.replaceChildren(retry, this.#removeButton(upload));
+        this.#settled();
       });
+  }
+
+  #settled(): void {
+    if (this.#uploads.some((u) => !u.attachment && !u.failed)) return;
+    this.#note.textContent = "";
+    this.onSettled();
   }
 
   #removeButton(upload: Upload): HTMLButtonElement {
@@ -146,6 +159,7 @@ export class UploadTray {
     this.#note.textContent = "";
     this.#layout();
     this.button.focus();
+    this.#settled();
   }
 
   #layout(): void {

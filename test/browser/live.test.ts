@@ -84,10 +84,10 @@ it("shows presence, typing, read receipts, unread counts and image attachments l
   ]);
   const progress = carol.page.getByRole("progressbar", { name: "Upload of mockup.png" });
   await progress.waitFor();
-  await carol.page.waitForFunction(() =>
-    [...document.querySelectorAll<HTMLProgressElement>(".upload progress")].every((p) => p.value === p.max),
-  );
-  expect(await progress.evaluate((p: HTMLProgressElement) => p.max)).toBe(image.length);
+  const tray = carol.page.getByRole("list", { name: "Files to send" });
+  await tray.getByRole("listitem").filter({ hasText: "mockup.png" }).getByText("Ready").waitFor();
+  await tray.getByRole("listitem").filter({ hasText: "notes.txt" }).getByText("Ready").waitFor();
+  expect(await progress.evaluate((p: HTMLProgressElement) => [p.value, p.max])).toEqual([image.length, image.length]);
   await carolBox.fill("latest mockup attached");
   await carolBox.press("Enter");
   await carol.page.locator(".msg.mine", { hasText: "latest mockup attached" }).getByText("Sent").waitFor();
