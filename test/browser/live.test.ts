@@ -63,6 +63,7 @@ it("shows presence, typing, read receipts, unread counts and image attachments l
   const sideLink = daveRooms.getByRole("link", { name: /#side/ });
   await sideLink.getByText("2 unread messages").waitFor({ timeout: 15_000 });
   await sideLink.getByText("carol: two things").waitFor();
+  await dave.page.screenshot({ path: artifactPath("inbox-unread.png") });
   // ...most recent first...
   expect(await daveRooms.locator(".room-name").first().textContent()).toBe("#side");
   // ...and opening it clears the badge, which stays clear after going back.
