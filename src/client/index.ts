@@ -91,7 +91,8 @@ export class ChatClient {
 
   constructor(options: ChatClientOptions) {
     const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
-    this.#transport = createTransport(options.baseUrl, options.token, fetchImpl);
+    // Upload progress needs XMLHttpRequest in browsers; an app's own fetch is respected as is.
+    this.#transport = createTransport(options.baseUrl, options.token, fetchImpl, options.fetch === undefined);
     this.#WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   }
 

@@ -17,7 +17,11 @@ export interface UploadOptions {
   filename?: string;
   /** A hint only: the server decides the type from the bytes (it matters for plain text). */
   contentType?: string;
-  /** Called with the bytes the server has confirmed so far, and the total. */
+  /**
+   * Called with the bytes sent so far and the total: in browsers as the bytes
+   * go out, elsewhere as each request (or part) is confirmed. It ends with
+   * (total, total) once the server has the whole file.
+   */
   onProgress?: (bytesSent: number, total: number) => void;
   /** Continue an earlier resumable upload of the same data (its id is on the MediaUploadError it failed with). */
   resumeUploadId?: string;
@@ -62,6 +66,7 @@ export async function uploadMedia(transport: Transport, roomId: string, data: Me
       blob,
       { "content-type": contentType, "x-filename": encodeURIComponent(filename) },
       options.signal,
+      options.onProgress ? (loaded) => progress(Math.min(loaded, blob.size), blob.size) : undefined,
     );
     progress(blob.size, blob.size);
     return attachment;
@@ -93,7 +98,8 @@ async function uploadInParts(transport: Transport, roomId: string, blob: Blob, f
       if (done.has(n)) continue;
       const start = (n - 1) * upload.partSize;
       const part = blob.slice(start, Math.min(blob.size, start + upload.partSize));
-      await withRetries(options, () => transport.upload<UploadedPart>("PUT", `${base}/parts/${n}`, part, { "content-type": "application/octet-stream" }, options.signal));
+      const onPart = options.onProgress ? (loaded: number) => progress(sent + Math.min(loaded, part.size), blob.size) : undefined;
+      await withRetries(options, () => transport.upload<UploadedPart>("PUT", `${base}/parts/${n}`, part, { "content-type": "application/octet-stream" }, options.signal, onPart));
       sent += part.size;
       progress(sent, blob.size);
     }

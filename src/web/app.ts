@@ -17,6 +17,7 @@ export class ChatApp {
   #conversation: ConversationView | null = null;
   #activityTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #onHash = () => this.#route();
+  readonly #onVisibility = () => this.#inbox.setCurrentVisible(document.visibilityState === "visible");
 
   constructor(
     private readonly session: Session,
@@ -44,11 +45,15 @@ export class ChatApp {
   start(): void {
     this.#inbox.start();
     window.addEventListener("hashchange", this.#onHash);
+    document.addEventListener("visibilitychange", this.#onVisibility);
+    this.#onVisibility();
     this.#route();
   }
 
   stop(): void {
     window.removeEventListener("hashchange", this.#onHash);
+    document.removeEventListener("visibilitychange", this.#onVisibility);
+    if (this.#activityTimer) clearTimeout(this.#activityTimer);
     this.#inbox.stop();
     this.#conversation?.close();
     this.#chat.close();
@@ -77,7 +82,20 @@ export class ChatApp {
       return;
     }
     const view = new ConversationView(this.#chat, roomId, this.session.userId, this.#inbox.summary(roomId), {
-      onActivity: () => this.#soon(),
+      // The inbox socket keeps the list live, except for large rooms (no fan-out): re-read those.
+      onActivity: (id) => {
+        if (!this.#inbox.isLive(id)) this.#soon();
+      },
+      onRead: (id) => this.#inbox.markedRead(id),
+      openDirect: (userId) => {
+        this.#inbox.openDirect(userId).then(
+          (id) => {
+            void this.#inbox.refresh();
+            this.#navigate(id);
+          },
+          () => undefined,
+        );
+      },
       onGone: (id) => this.#inbox.forget(id),
       onRestored: (id) => {
         void this.#inbox.refresh();

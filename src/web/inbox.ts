@@ -1,18 +1,21 @@
 /**
  * The room list (the inbox): the user's rooms, most recent activity first,
- * each with its last message, kept current by polling `listRooms` every few
- * seconds and whenever something happens, and by following `sync()` so a room
- * deleted elsewhere leaves the list. Also the forms to create and join rooms
- * and to start a direct conversation.
+ * each with its unread count and last message, kept live by the SDK's inbox
+ * subscription (one socket for all rooms: activity, reads on other devices,
+ * joins, leaves, deletions, restores). `listRooms` fills in what a notice
+ * does not carry (a room's kind and the user's role) when the list starts,
+ * when the inbox (re)connects, and when a notice names a room not yet known.
+ * Also the forms to create and join rooms and to start a direct conversation.
  *
- * Each room is one keyed list item (`#items`), updated in place, so per-room
- * counters (unread) can be added to the item without rebuilding the list.
+ * Each room is one keyed list item (`#items`), updated in place; the list is
+ * reordered only when the order actually changes, so focus is not disturbed.
  */
-import { ChatError, type ChatClient, type Message, type RoomSummary } from "../client";
+import { ChatError, type ChatClient, type InboxRoom, type InboxSubscription, type RoomSummary } from "../client";
 import { h, formatTime, replaceChildren } from "./dom";
 import { describe } from "./message-view";
 
-const POLL_MS = 4_000;
+/** Rooms above the server's large-room threshold get no live notices: re-read the list this often while it is open. */
+const LARGE_ROOM_REFRESH_MS = 15_000;
 
 export interface InboxHooks {
   /** The user picked a room (or created, joined or opened one). */
@@ -21,14 +24,20 @@ export interface InboxHooks {
   unauthorized(): void;
 }
 
+/** What the list shows about a room, merged from `listRooms` and inbox notices (the higher `seq` wins). */
+interface RoomState {
+  summary: RoomSummary;
+  /** False for rooms above the large-room threshold: their notices carry no unread count. */
+  live: boolean;
+}
+
 interface RoomItem {
   li: HTMLLIElement;
   link: HTMLAnchorElement;
   name: HTMLElement;
   preview: HTMLElement;
   time: HTMLTimeElement;
-  /** lastSeq when the preview was fetched: a changed lastSeq means a new last event. */
-  previewSeq: number;
+  unread: HTMLElement;
 }
 
 export class Inbox {
@@ -36,14 +45,19 @@ export class Inbox {
   readonly #list = h("ul", { class: "room-list" });
   readonly #empty = h("p", { class: "empty", text: "No conversations yet. Create or join a room, or message someone." });
   readonly #items = new Map<string, RoomItem>();
-  readonly #summaries = new Map<string, RoomSummary>();
+  readonly #rooms = new Map<string, RoomState>();
+  /** Rooms we left or that were deleted, by the seq that said so: an older listRooms answer must not bring them back. */
+  readonly #gone = new Map<string, number>();
   /** The other participant of each direct room (their ids are hashes). */
   readonly #directNames = new Map<string, string>();
   #current: string | null = null;
-  #syncCursor: string | null = null;
-  #timer: ReturnType<typeof setInterval> | null = null;
+  /** The open conversation is on screen: its messages count as read as they arrive. */
+  #currentVisible = true;
+  #subscription: InboxSubscription | null = null;
+  #largeTimer: ReturnType<typeof setInterval> | null = null;
   #refreshing: Promise<void> | null = null;
   #again = false;
+  #stopped = false;
 
   constructor(
     private readonly chat: ChatClient,
@@ -62,16 +76,50 @@ export class Inbox {
 
   start(): void {
     void this.refresh();
-    this.#timer = setInterval(() => void this.refresh(), POLL_MS);
+    this.chat
+      .subscribeInbox({
+        // After every (re)connect: the full state. listRooms fills in rooms the inbox has not heard of.
+        onState: (rooms) => {
+          for (const room of rooms) this.#apply(room);
+          this.#render();
+          void this.refresh();
+        },
+        onNotice: ({ kind, room }) => {
+          this.#apply(room);
+          if ((kind === "joined" || kind === "restored") && !this.#rooms.has(room.roomId)) void this.refresh();
+          else this.#render();
+        },
+        onError: (error) => {
+          if (error.code === "unauthorized") this.hooks.unauthorized();
+        },
+      })
+      .then((subscription) => {
+        if (this.#stopped) subscription.close();
+        else this.#subscription = subscription;
+      })
+      .catch(() => {
+        // The inbox could not be opened for good (onError said why); the list still works from listRooms.
+      });
+    this.#largeTimer = setInterval(() => {
+      if ([...this.#rooms.values()].some((r) => !r.live)) void this.refresh();
+    }, LARGE_ROOM_REFRESH_MS);
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#stopped = true;
+    this.#subscription?.close();
+    this.#subscription = null;
+    if (this.#largeTimer) clearInterval(this.#largeTimer);
+    this.#largeTimer = null;
+  }
+
+  /** Whether the room's changes reach the list live (false above the large-room threshold, or before it is known). */
+  isLive(roomId: string): boolean {
+    return this.#rooms.get(roomId)?.live ?? false;
   }
 
   summary(roomId: string): RoomSummary | undefined {
-    return this.#summaries.get(roomId);
+    return this.#rooms.get(roomId)?.summary;
   }
 
   displayName(roomId: string): string {
@@ -91,6 +139,21 @@ export class Inbox {
       if (id === roomId) item.link.setAttribute("aria-current", "page");
       else item.link.removeAttribute("aria-current");
     }
+    this.#render();
+  }
+
+  /** Whether the open conversation is on screen (the tab is visible): only then are its messages read. */
+  setCurrentVisible(visible: boolean): void {
+    this.#currentVisible = visible;
+    this.#render();
+  }
+
+  /** The open conversation read up to `seq`: its badge clears now, before the room confirms it. */
+  markedRead(roomId: string): void {
+    const state = this.#rooms.get(roomId);
+    if (!state || state.summary.unreadCount === 0) return;
+    state.summary = { ...state.summary, unreadCount: 0 };
+    this.#render();
   }
 
   /** Re-reads the list (coalesced; a call during a refresh runs one more after it). */
@@ -105,7 +168,7 @@ export class Inbox {
       })
       .finally(() => {
         this.#refreshing = null;
-        if (this.#again) {
+        if (this.#again && !this.#stopped) {
           this.#again = false;
           void this.refresh();
         }
@@ -113,52 +176,52 @@ export class Inbox {
     return this.#refreshing;
   }
 
-  /** A room the user just left or lost: drop it now rather than at the next poll. */
+  /** A room the user just left or lost: drop it now rather than when the notice comes. */
   forget(roomId: string): void {
-    this.#summaries.delete(roomId);
+    this.#rooms.delete(roomId);
     this.#items.get(roomId)?.li.remove();
     this.#items.delete(roomId);
     this.#empty.hidden = this.#items.size > 0;
   }
 
   async #refresh(): Promise<void> {
-    await this.#followSync();
     const rooms = await this.chat.listRooms();
-    rooms.sort((a, b) => b.lastActivityTs.localeCompare(a.lastActivityTs));
     const seen = new Set<string>();
     for (const room of rooms) {
       seen.add(room.roomId);
-      this.#summaries.set(room.roomId, room);
+      const gone = this.#gone.get(room.roomId);
+      if (gone !== undefined && gone >= room.lastSeq) continue;
+      this.#gone.delete(room.roomId);
+      const known = this.#rooms.get(room.roomId);
+      if (known && known.summary.lastSeq > room.lastSeq) {
+        // A notice already brought something newer: keep its figures, take kind and role.
+        known.summary = { ...known.summary, kind: room.kind, role: room.role, joinedTs: room.joinedTs };
+      } else {
+        this.#rooms.set(room.roomId, { summary: room, live: known?.live ?? true });
+      }
     }
-    for (const id of [...this.#items.keys()]) if (!seen.has(id)) this.forget(id);
+    for (const id of [...this.#rooms.keys()]) if (!seen.has(id)) this.forget(id);
     await Promise.all(rooms.filter((r) => r.kind === "direct" && !this.#directNames.has(r.roomId)).map((r) => this.#learnDirect(r.roomId)));
-    const items = rooms.map((room) => this.#item(room));
-    // Reorder only when the order changed, so focus inside the list is not disturbed.
-    const order = [...this.#list.children];
-    if (order.length !== items.length || items.some((item, i) => item.li !== order[i])) replaceChildren(this.#list, ...items.map((i) => i.li));
-    this.#empty.hidden = items.length > 0;
-    await Promise.all(rooms.map((room) => this.#updatePreview(room)));
+    this.#render();
   }
 
-  /** Deletions and restores from the user's sync log (other devices, other members). */
-  async #followSync(): Promise<void> {
-    for (let round = 0; round < 10; round++) {
-      let page;
-      try {
-        page = await this.chat.sync(this.#syncCursor);
-      } catch (error) {
-        if (error instanceof ChatError && error.code === "resync_required" && typeof error.details?.cursor === "string") {
-          this.#syncCursor = error.details.cursor;
-          return;
-        }
-        throw error;
-      }
-      const first = this.#syncCursor === null;
-      this.#syncCursor = page.cursor;
-      // On the first read the list itself is the truth; later, deletions drop rooms at once.
-      if (!first) for (const event of page.events) if (event.type === "room_deleted" || event.type === "room_left") this.forget(event.roomId);
-      if (!page.hasMore) return;
+  /** One room's latest state from the inbox socket. */
+  #apply(room: InboxRoom): void {
+    if (room.state !== "member") {
+      this.#gone.set(room.roomId, room.seq);
+      this.forget(room.roomId);
+      return;
     }
+    this.#gone.delete(room.roomId);
+    const known = this.#rooms.get(room.roomId);
+    if (!known) return; // kind and role come from listRooms (the caller refreshes)
+    if (room.seq < known.summary.lastSeq) return;
+    const summary: RoomSummary = { ...known.summary, lastSeq: room.seq };
+    if (room.unreadCount !== undefined) summary.unreadCount = room.unreadCount;
+    if (room.lastMessage !== undefined) summary.lastMessage = room.lastMessage;
+    if (room.lastActivityTs !== undefined) summary.lastActivityTs = room.lastActivityTs;
+    known.summary = summary;
+    known.live = room.unreadCount !== undefined;
   }
 
   async #learnDirect(roomId: string): Promise<void> {
@@ -169,18 +232,34 @@ export class Inbox {
     }
   }
 
+  /** Brings every item up to date and puts them in order, most recent activity first. */
+  #render(): void {
+    const rooms = [...this.#rooms.values()].map((r) => r.summary);
+    rooms.sort((a, b) => b.lastActivityTs.localeCompare(a.lastActivityTs) || a.roomId.localeCompare(b.roomId));
+    const items = rooms.map((room) => this.#item(room));
+    const order = [...this.#list.children];
+    if (order.length !== items.length || items.some((item, i) => item.li !== order[i])) replaceChildren(this.#list, ...items.map((i) => i.li));
+    this.#empty.hidden = items.length > 0;
+  }
+
   #item(room: RoomSummary): RoomItem {
     let item = this.#items.get(room.roomId);
     if (!item) {
       const name = h("span", { class: "room-name" });
       const time = h("time", { class: "room-time" });
       const preview = h("span", { class: "room-preview" });
-      const link = h("a", { href: `#/r/${encodeURIComponent(room.roomId)}`, class: "room-link" }, h("span", { class: "room-line" }, name, time), preview);
+      const unread = h("span", { class: "unread", hidden: true });
+      const link = h(
+        "a",
+        { href: `#/r/${encodeURIComponent(room.roomId)}`, class: "room-link" },
+        h("span", { class: "room-line" }, name, time),
+        h("span", { class: "room-line" }, preview, unread),
+      );
       link.addEventListener("click", (event) => {
         event.preventDefault();
         this.hooks.open(room.roomId);
       });
-      item = { li: h("li", { "data-room": room.roomId }, link), link, name, preview, time, previewSeq: -1 };
+      item = { li: h("li", { "data-room": room.roomId }, link), link, name, preview, time, unread };
       this.#items.set(room.roomId, item);
       if (room.roomId === this.#current) link.setAttribute("aria-current", "page");
     }
@@ -188,19 +267,22 @@ export class Inbox {
     item.li.classList.toggle("direct", room.kind === "direct");
     item.time.dateTime = room.lastActivityTs;
     item.time.textContent = formatTime(room.lastActivityTs);
-    return item;
-  }
-
-  async #updatePreview(room: RoomSummary): Promise<void> {
-    const item = this.#items.get(room.roomId);
-    if (!item || item.previewSeq === room.lastSeq) return;
-    try {
-      const page = await this.chat.getHistory(room.roomId, { limit: 1 });
-      item.previewSeq = room.lastSeq;
-      item.preview.textContent = previewText(page.messages.at(-1), this.me);
-    } catch {
-      // Kept as it was; the next poll tries again.
+    item.preview.textContent = previewText(room.lastMessage, this.me);
+    // The conversation on screen reads its messages as they arrive: no badge for it.
+    const count = room.roomId === this.#current && this.#currentVisible ? 0 : (room.unreadCount ?? 0);
+    item.unread.hidden = count === 0;
+    const shown = count >= 999 ? "999+" : String(count);
+    if (item.unread.dataset.count !== shown) {
+      item.unread.dataset.count = shown;
+      // Screen readers hear the count as words; the badge alone would be a bare number in the link's name.
+      replaceChildren(
+        item.unread,
+        h("span", { "aria-hidden": "true", text: shown }),
+        h("span", { class: "visually-hidden", text: count === 1 ? "1 unread message" : `${shown} unread messages` }),
+      );
     }
+    item.li.classList.toggle("has-unread", count > 0);
+    return item;
   }
 
   #forms(): HTMLElement {
@@ -218,7 +300,7 @@ export class Inbox {
         try {
           const roomId = await action(value);
           input.value = "";
-          void this.refresh();
+          await this.refresh();
           this.hooks.open(roomId);
         } catch (error) {
           status.textContent = friendly(error);
@@ -237,21 +319,25 @@ export class Inbox {
         await this.chat.joinRoom(roomId);
         return roomId;
       }),
-      form("Direct chat with (user name)", "direct-user", "Start direct chat", async (userId) => {
-        const room = await this.chat.openDirect(userId);
-        this.rememberDirect(room.roomId, room.members);
-        return room.roomId;
-      }),
+      form("Direct chat with (user name)", "direct-user", "Start direct chat", (userId) => this.openDirect(userId)),
       status,
     );
   }
+
+  /** Opens (creating if need be) the 1:1 room with `userId`; answers its room id. */
+  async openDirect(userId: string): Promise<string> {
+    const room = await this.chat.openDirect(userId);
+    this.rememberDirect(room.roomId, room.members);
+    return room.roomId;
+  }
 }
 
-function previewText(message: Message | undefined, me: string): string {
+function previewText(message: RoomSummary["lastMessage"], me: string): string {
   if (!message) return "No messages yet";
   const who = message.sender === me ? "You" : message.sender;
-  if (message.deleted) return `${who}: message deleted`;
-  const text = message.content.replace(/\s+/g, " ").trim();
+  if ("deleted" in message) return `${who}: message deleted`;
+  const text = message.preview.replace(/\s+/g, " ").trim();
+  if (!text) return `${who}: sent an attachment`;
   return `${who}: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`;
 }
 

@@ -8,7 +8,8 @@
  * block per attachment), read receipts in the footer next to the delivery
  * state.
  */
-import type { Message } from "../client";
+import type { Attachment, Message } from "../client";
+import { type MediaUrlSource, attachmentList } from "./attachments";
 import { h, formatTime, replaceChildren } from "./dom";
 import { linkify } from "./linkify";
 
@@ -18,6 +19,8 @@ export interface MessageActions {
   edit(view: MessageView, content: string): Promise<void>;
   remove(view: MessageView): Promise<void>;
   retry(view: MessageView): void;
+  /** A URL for an attachment that works in an <img> or a link. */
+  mediaUrl: MediaUrlSource;
 }
 
 export class MessageView {
@@ -27,9 +30,14 @@ export class MessageView {
   readonly #body = h("div", { class: "msg-body" });
   readonly #edited = h("span", { class: "msg-edited" });
   readonly #status = h("span", { class: "msg-status" });
+  readonly #seen = h("span", { class: "msg-seen" });
+  readonly #attachments = h("div", { class: "msg-attachment-block" });
+  /** Media ids of the attachments shown, so a re-render keeps loaded previews. */
+  #shownMedia = "";
   readonly #controls = h("div", { class: "msg-controls" });
   readonly #error = h("p", { class: "msg-error", role: "alert", hidden: true });
   #state: DeliveryState | null = null;
+  #pendingAttachments: Attachment[];
   #editing = false;
 
   /** `message` is null for a send not yet stored (then `pending` describes it). */
@@ -37,10 +45,11 @@ export class MessageView {
     message: Message | null,
     private readonly me: string,
     private readonly actions: MessageActions,
-    pending?: { clientId: string; content: string; ts: string },
+    pending?: { clientId: string; content: string; ts: string; attachments?: Attachment[] },
   ) {
     this.#message = message;
     this.#content = message?.content ?? pending?.content ?? "";
+    this.#pendingAttachments = pending?.attachments ?? [];
     const sender = message?.sender ?? me;
     const ts = message?.ts ?? pending?.ts ?? new Date().toISOString();
     this.el = h(
@@ -53,7 +62,8 @@ export class MessageView {
         h("time", { class: "msg-time", datetime: ts, title: new Date(ts).toLocaleString(), text: formatTime(ts) }),
       ),
       this.#body,
-      h("div", { class: "msg-foot" }, this.#edited, this.#status, this.#controls),
+      this.#attachments,
+      h("div", { class: "msg-foot" }, this.#edited, this.#status, this.#seen, this.#controls),
       this.#error,
     );
     if (pending) this.el.dataset.clientId = pending.clientId;
@@ -88,6 +98,13 @@ export class MessageView {
     this.#showError(state === "failed" ? (reason ?? null) : null);
   }
 
+  /** Read receipts on this message: the other members who have read up to it. */
+  setSeenBy(users: string[]): void {
+    const text = users.length === 0 ? "" : `Seen by ${users.length > 3 ? `${users.slice(0, 3).join(", ")} and ${users.length - 3} more` : users.join(", ")}`;
+    if (this.#seen.textContent !== text) this.#seen.textContent = text;
+    this.#seen.title = users.join(", ");
+  }
+
   #showError(text: string | null): void {
     this.#error.hidden = text === null;
     this.#error.textContent = text ?? "";
@@ -103,16 +120,35 @@ export class MessageView {
     this.el.classList.toggle("pending", this.#state === "sending" || this.#state === "failed");
     if (m?.deleted) {
       replaceChildren(this.#body, h("em", { text: "This message was deleted." }));
+      this.#body.hidden = false;
+      replaceChildren(this.#attachments);
+      this.#shownMedia = "";
+      this.#seen.textContent = "";
       this.#edited.textContent = "";
       this.#status.textContent = "";
       replaceChildren(this.#controls);
       return;
     }
     if (!this.#editing) replaceChildren(this.#body, ...renderText(this.#content));
+    // A message may be only attachments: then there is no text to show.
+    this.#body.hidden = !this.#editing && this.#content === "" && this.#attachmentsOf().length > 0;
+    this.#renderAttachments();
     this.#edited.textContent = m?.editedTs ? "(edited)" : "";
     this.#status.textContent = this.#state === "sending" ? "Sending…" : this.#state === "sent" ? "Sent" : this.#state === "failed" ? "Failed to send" : "";
     this.el.dataset.state = this.#state ?? "";
     replaceChildren(this.#controls, ...this.#controlButtons());
+  }
+
+  #attachmentsOf(): Attachment[] {
+    return this.#message?.attachments ?? this.#pendingAttachments;
+  }
+
+  #renderAttachments(): void {
+    const attachments = this.#attachmentsOf();
+    const key = attachments.map((a) => a.mediaId).join(" ");
+    if (key === this.#shownMedia) return;
+    this.#shownMedia = key;
+    replaceChildren(this.#attachments, attachments.length > 0 ? attachmentList(attachments, this.actions.mediaUrl) : null);
   }
 
   #controlButtons(): HTMLElement[] {
@@ -132,8 +168,9 @@ export class MessageView {
     const box = h("textarea", { class: "edit-box", "aria-label": "Edited text", rows: 2 });
     box.value = this.#content;
     const save = async () => {
-      const content = box.value;
-      if (!content.trim()) return;
+      // A message with attachments may lose its text; one without must keep some.
+      const content = box.value.trim() ? box.value : "";
+      if (!content && this.#attachmentsOf().length === 0) return;
       saveButton.disabled = true;
       try {
         await this.actions.edit(this, content);
