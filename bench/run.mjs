@@ -560,8 +560,15 @@ async function idle() {
     await sleep(2_000);
     const rss = () => ({ chat: rssKiB(chatStack.runtimePid), base: rssKiB(baseStack.runtimePid) });
     const before = rss();
-    await openSpecs(specs.chat);
-    await openSpecs(specs.base);
+    for (const proto of ["chat", "base"]) {
+      try {
+        await openSpecs(specs[proto]);
+      } catch (e) {
+        const log = stacks[proto].log().split("\n").filter((l) => l.trim() && !/Request\.cf|ENOTFOUND|^\s+at /.test(l));
+        console.error(`  ${proto} workerd's last words:\n${log.slice(-15).join("\n")}`);
+        throw e;
+      }
+    }
     await sleep(2_000);
     const open = rss();
     await sleep(15_000); // hibernation after about 10 s idle
