@@ -416,8 +416,12 @@ export class Room extends Server<Env> {
     return null;
   }
 
-  /** Per socket, a frame still being handled (a send waiting for the user's limits): later frames wait for it. */
-  #inFlight = new Map<string, Promise<void>>();
+  /**
+   * Per socket, frames still being handled (a send waiting for the user's
+   * limits) and how many wait behind them: later frames queue, so answers keep
+   * frame order. More waiting than the frame burst is a flood (4029).
+   */
+  #inFlight = new Map<string, { tail: Promise<void>; waiting: number }>();
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
     const handle = () => {
@@ -427,13 +431,25 @@ export class Room extends Server<Env> {
         return this.#frameFailed(connection, error);
       }
     };
-    const before = this.#inFlight.get(connection.id);
-    const pending = before ? before.then(handle) : handle();
-    if (!pending) return;
-    const settled = pending.catch((error: unknown) => this.#frameFailed(connection, error));
-    this.#inFlight.set(connection.id, settled);
-    void settled.then(() => {
-      if (this.#inFlight.get(connection.id) === settled) this.#inFlight.delete(connection.id);
+    let queue = this.#inFlight.get(connection.id);
+    let pending: void | Promise<void>;
+    if (queue) {
+      if (++queue.waiting > this.core.limits.frameBurst) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+      const waitingIn = queue;
+      pending = queue.tail.then(() => {
+        waitingIn.waiting--;
+        return handle();
+      });
+    } else {
+      pending = handle();
+      if (!pending) return;
+      queue = { tail: pending, waiting: 0 };
+      this.#inFlight.set(connection.id, queue);
+    }
+    const tail = pending.catch((error: unknown) => this.#frameFailed(connection, error));
+    queue.tail = tail;
+    void tail.then(() => {
+      if (this.#inFlight.get(connection.id)?.tail === tail) this.#inFlight.delete(connection.id);
     });
   }
 

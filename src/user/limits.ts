@@ -20,7 +20,7 @@ const WINDOW_MINUTES = 60;
  * A lease younger than this is never presumed dead: its socket may still be
  * between the lease and the 101 (not yet listed by its room).
  */
-export const LEASE_GRACE_MS = 30_000;
+export const LEASE_GRACE_MS = 10_000;
 
 export type QuotaDecision = { ok: true; used: number } | { ok: false; retryAfter: number; used: number };
 

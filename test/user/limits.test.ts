@@ -12,10 +12,11 @@ import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ChatClient } from "../../src/client";
 import type { ServerFrame } from "../../src/protocol";
+import type { Room } from "../../src/room/room";
 import { TokenBuckets } from "../../src/room/rate-limit";
 import { LEASE_GRACE_MS, type UserLimits, userLimitsConfig } from "../../src/user/limits";
 import { connectInbox, inboxTicket } from "../inbox/helpers";
-import { BASE, api, connect, errorOf, eventually, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
+import { BASE, api, connect, errorOf, eventually, sleep, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
 
 type User = Awaited<ReturnType<typeof user>>;
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
@@ -95,6 +96,29 @@ describe("sends across rooms: one bucket per user", () => {
     expect(order).toEqual(["error", "pong"]);
     expect(socket.closed).toBeNull();
     socket.close();
+  });
+
+  it("keeps a socket's answers in frame order while a send waits for the user's object, and closes a socket that piles frames up behind it", async () => {
+    const { owner, rooms } = await ownerOfRooms(1);
+    const room = rooms[0]!;
+    await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
+      (instance.core.limits as { frameBurst: number }).frameBurst = 5;
+      // A slow user object: each send waits 400 ms for its verdict.
+      instance.userLimitsOf = () => ({
+        takeSend: () => new Promise((resolve) => setTimeout(() => resolve({ allowed: true, limit: 100, remaining: 99, retryAfter: 0, reset: 1 }), 400)),
+      });
+    });
+    const socket = await connect(owner.token, room);
+    socket.send({ type: "send", reqId: "slow", content: "waits" });
+    for (let i = 0; i < 3; i++) socket.send({ type: "ping", reqId: `p${i}` });
+    await sleep(150);
+    expect(socket.frames.filter((f) => f.type === "pong")).toEqual([]);
+    await socket.waitFor((f) => f.type === "pong" && f.reqId === "p2");
+    expect(socket.frames.filter((f) => f.type === "ack" || f.type === "pong").map((f) => f.reqId)).toEqual(["slow", "p0", "p1", "p2"]);
+
+    socket.send({ type: "send", reqId: "slow-2", content: "waits too" });
+    for (let i = 0; i < 6; i++) socket.send({ type: "ping", reqId: `q${i}` });
+    expect((await socket.waitClosed()).code).toBe(4029);
   });
 
   it("costs nothing for a retry of a stored message, and limits only that user", async () => {
