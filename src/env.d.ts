@@ -25,8 +25,6 @@ declare namespace Cloudflare {
     USER_SEND_PER_MINUTE?: string;
     /** Live WebSockets per user across all rooms and the inbox (UserLimits). */
     MAX_CONNECTIONS_PER_USER?: string;
-    /** Workers Rate Limiting binding for WebSocket upgrades per IP; optional (unbound: no limit). */
-    UPGRADE_LIMITER?: RateLimit;
     /** "off" lifts the per-IP upgrade limit (local test servers). */
     UPGRADE_RATE_LIMIT?: string;
     FRAMES_PER_SECOND?: string;

@@ -4,8 +4,11 @@
  * every attempt counts, ticket or not, and the one over the limit gets 429
  * rate_limited with Retry-After before anything else is looked at.
  */
-import { SELF } from "cloudflare:test";
+import { SELF, env } from "cloudflare:test";
+import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
+import type { AppEnv } from "../../src/http/context";
+import { limitUpgrades } from "../../src/http/upgrade-limit";
 import { BASE, connect, uniqueRoom, user, uniqueUser } from "../helpers";
 
 /** Tests share the pool's limiter: each uses addresses nobody else does. */
@@ -56,6 +59,16 @@ describe("upgrades per IP", () => {
     for (let i = 0; i < 3; i++) {
       const res = await SELF.fetch(`${BASE}/api/health`, { headers: { "CF-Connecting-IP": ip } });
       expect(res.status).toBe(200);
+    }
+  });
+
+  it("is skipped without the binding, and with UPGRADE_RATE_LIMIT=off", async () => {
+    const app = new Hono<AppEnv>().use("*", limitUpgrades).get("*", (c) => c.text("passed"));
+    const ip = freshIp();
+    const attempt = (bindings: Partial<Env>) => app.request("/api/rooms/x/ws", { headers: { Upgrade: "websocket", "CF-Connecting-IP": ip } }, bindings);
+    for (let i = 0; i < 70; i++) {
+      expect((await attempt({})).status).toBe(200);
+      expect((await attempt({ UPGRADE_LIMITER: env.UPGRADE_LIMITER, UPGRADE_RATE_LIMIT: "off" })).status).toBe(200);
     }
   });
 });
