@@ -40,6 +40,7 @@ import { migrate } from "./schema";
 import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
 import { type CrossRoomBucket, sendThroughLimits } from "./sending";
+import { FrameQueues } from "./frame-queue";
 import { acquireLease, releaseLease } from "../user/leases";
 import * as uploads from "./uploads";
 
@@ -416,41 +417,14 @@ export class Room extends Server<Env> {
     return null;
   }
 
-  /**
-   * Per socket, frames still being handled (a send waiting for the user's
-   * limits) and how many wait behind them: later frames queue, so answers keep
-   * frame order. More waiting than the frame burst is a flood (4029).
-   */
-  #inFlight = new Map<string, { tail: Promise<void>; waiting: number }>();
+  readonly #frameQueues = new FrameQueues();
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
-    const handle = () => {
-      try {
-        return handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
-      } catch (error) {
-        return this.#frameFailed(connection, error);
-      }
-    };
-    let queue = this.#inFlight.get(connection.id);
-    let pending: void | Promise<void>;
-    if (queue) {
-      if (++queue.waiting > this.core.limits.frameBurst) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
-      const waitingIn = queue;
-      pending = queue.tail.then(() => {
-        waitingIn.waiting--;
-        return handle();
-      });
-    } else {
-      pending = handle();
-      if (!pending) return;
-      queue = { tail: pending, waiting: 0 };
-      this.#inFlight.set(connection.id, queue);
+    const handle = () => handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
+    const onError = (error: unknown) => this.#frameFailed(connection, error);
+    if (!this.#frameQueues.run(connection.id, handle, this.core.limits.frameBurst, onError)) {
+      closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
     }
-    const tail = pending.catch((error: unknown) => this.#frameFailed(connection, error));
-    queue.tail = tail;
-    void tail.then(() => {
-      if (this.#inFlight.get(connection.id)?.tail === tail) this.#inFlight.delete(connection.id);
-    });
   }
 
   /** Never let one frame take the room down; the client learns its request failed. */
