@@ -22,6 +22,9 @@ export default defineConfig(async () => {
             // Tests send hundreds of messages quickly; rate-limit tests lower these per room.
             SEND_RATE_PER_SECOND: "10000",
             SEND_BURST: "10000",
+            // Likewise across rooms and for sockets per user; abuse tests lower them on one user's UserLimits.
+            USER_SEND_PER_MINUTE: "1000000",
+            MAX_CONNECTIONS_PER_USER: "1000",
             // Fuzz tests send thousands of frames on one socket; flood tests use the defaults.
             FRAMES_PER_SECOND: "100000",
             FRAME_BURST: "100000",

@@ -21,6 +21,12 @@ declare namespace Cloudflare {
     SEND_RATE_PER_SECOND?: string;
     SEND_BURST?: string;
     MAX_ROOM_MEMBERS?: string;
+    /** Messages per user per minute across all rooms (UserLimits). */
+    USER_SEND_PER_MINUTE?: string;
+    /** Live WebSockets per user across all rooms and the inbox (UserLimits). */
+    MAX_CONNECTIONS_PER_USER?: string;
+    /** "off" lifts the per-IP upgrade limit (local test servers). */
+    UPGRADE_RATE_LIMIT?: string;
     FRAMES_PER_SECOND?: string;
     FRAME_BURST?: string;
     SYNC_RETENTION_DAYS?: string;

@@ -203,8 +203,8 @@ export function errorOf(res: ApiResponse): { status: number; code: unknown; hasM
 }
 
 /** Opens a raw WebSocket upgrade through the Worker and returns the response, accepted or not. */
-export async function upgrade(url: string, opts: { origin?: string } = {}): Promise<Response> {
-  const headers: Record<string, string> = { Upgrade: "websocket" };
+export async function upgrade(url: string, opts: { origin?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...opts.headers, Upgrade: "websocket" };
   if (opts.origin) headers.Origin = opts.origin;
   return SELF.fetch(`${BASE}${url}`, { headers });
 }

@@ -22,6 +22,8 @@ import { presenceRoutes } from "./routes/presence";
 import { inboxRoutes, inboxSocketRoute } from "./routes/inbox";
 import { pushRoutes } from "./routes/push";
 import { errorResponses, json, roomStub } from "./routes/shared";
+import { noSniff } from "./security-headers";
+import { limitUpgrades } from "./upgrade-limit";
 
 const DevSeedBody = z.object({ userId: UserId, count: z.number().int().min(1).max(100_000) });
 
@@ -39,6 +41,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
   });
 
+  app.use("*", noSniff);
+  app.use("*", limitUpgrades);
   app.use("/api/*", async (c, next) => {
     const origins = allowedOrigins(c.env);
     return cors({ origin: (origin) => (originAllowed(origin, origins) ? origin : null), maxAge: 86400 })(c, next);

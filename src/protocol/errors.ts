@@ -19,6 +19,8 @@ export const ErrorCodes = {
   /** A sync cursor older than the retention period: rebuild the room list from `listRooms`. */
   resync_required: 410,
   unsupported_media_type: 415,
+  /** The user already has MAX_CONNECTIONS_PER_USER live WebSockets (rooms and inbox together). */
+  too_many_connections: 429,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

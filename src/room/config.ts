@@ -24,7 +24,7 @@ export interface RoomLimits {
   frameBurst: number;
 }
 
-function intVar(value: unknown, fallback: number): number {
+export function intVar(value: unknown, fallback: number): number {
   const n = typeof value === "string" || typeof value === "number" ? Number(value) : Number.NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }

@@ -27,7 +27,7 @@ import { type HistoryRequest, type HistoryResult, readHistory } from "./history"
 import { MediaRecords, toAttachment } from "./media";
 import { Members, type PrivacySettings } from "./members";
 import { Outbox, type OutboxEntry } from "./outbox";
-import { TokenBuckets } from "./rate-limit";
+import { TokenBuckets, rateLimitedError } from "./rate-limit";
 
 export interface RoomMeta {
   kind: RoomKind;
@@ -162,37 +162,46 @@ export class RoomCore {
   }
 
   /**
-   * Stores a message and publishes it. A repeated client id returns the
-   * original message and stores nothing: the sender's retry after a lost ack.
+   * A send's checks in this room, without storing anything: membership, a
+   * retry of a stored clientId (answered with the original), attachments,
+   * content, and the user's send bucket here (taken when `charge`).
    */
-  send(userId: string, body: SendMessageBody): Result<{ message: Message; duplicate: boolean }> {
+  admitSend(userId: string, body: SendMessageBody, charge = true): Result<{ duplicate: Message } | { duplicate: null; attachments: Attachment[] }> {
     const member = this.requireMember(userId);
     if (!member.ok) return member;
     if (body.clientId !== undefined) {
       const earlier = this.log.findByClientId(userId, body.clientId);
-      if (earlier) return ok({ message: earlier, duplicate: true });
+      if (earlier) return ok({ duplicate: earlier });
     }
     const attachments = this.#checkAttachments(userId, body.attachments ?? []);
     if (!attachments.ok) return attachments;
     const invalid = this.#checkContent(body.content, attachments.value.length > 0);
     if (invalid) return { ok: false, error: invalid };
     // After the dedupe: a retry of a stored message costs nothing.
-    const verdict = this.sendBuckets.take(userId);
-    if (!verdict.allowed) {
-      return {
-        ok: false,
-        error: {
-          code: "rate_limited",
-          message: `too many messages: at most ${this.limits.sendPerSecond} a second, bursts of ${this.limits.sendBurst}`,
-          retryAfter: verdict.retryAfter,
-          limit: verdict.limit,
-          remaining: verdict.remaining,
-          reset: verdict.reset,
-        },
-      };
+    if (charge) {
+      const verdict = this.sendBuckets.take(userId);
+      if (!verdict.allowed) {
+        return {
+          ok: false,
+          error: rateLimitedError(`too many messages: at most ${this.limits.sendPerSecond} a second, bursts of ${this.limits.sendBurst}`, verdict),
+        };
+      }
     }
-    const message = this.log.appendMessage(userId, body.content, body.clientId, attachments.value);
-    if (attachments.value.length > 0) this.media.attach(attachments.value.map((a) => a.mediaId), message.seq);
+    return ok({ duplicate: null, attachments: attachments.value });
+  }
+
+  /**
+   * Stores a message and publishes it. A repeated client id returns the
+   * original message and stores nothing: the sender's retry after a lost ack.
+   * `charged`: admitSend already took this send from the room's bucket.
+   */
+  send(userId: string, body: SendMessageBody, options: { charged?: boolean } = {}): Result<{ message: Message; duplicate: boolean }> {
+    const admitted = this.admitSend(userId, body, !options.charged);
+    if (!admitted.ok) return admitted;
+    if (admitted.value.duplicate) return ok({ message: admitted.value.duplicate, duplicate: true });
+    const { attachments } = admitted.value;
+    const message = this.log.appendMessage(userId, body.content, body.clientId, attachments);
+    if (attachments.length > 0) this.media.attach(attachments.map((a) => a.mediaId), message.seq);
     this.#touch(message.seq, Date.parse(message.ts), true);
     // Offline members are notified by push, in rooms up to the fan-out threshold (see inbox-delivery.ts).
     if (this.members.count() <= this.limits.largeRoomMembers) this.outbox.putLatest("push", { op: "push", roomId: this.roomId, seq: message.seq });

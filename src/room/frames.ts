@@ -3,7 +3,17 @@
  * before it is parsed and validated with zod before it is used; a bad frame
  * gets an error frame naming its request, and never throws into the room.
  */
-import { ClientFrame, type ErrorBody, PROTOCOL_VERSION, type Position, type ServerFrame, CloseCodes } from "../protocol";
+import {
+  ClientFrame,
+  CloseCodes,
+  type ErrorBody,
+  type Message,
+  PROTOCOL_VERSION,
+  type Position,
+  type Result,
+  type SendMessageBody,
+  type ServerFrame,
+} from "../protocol";
 import type { RoomCore } from "./core";
 import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
 import { forwardCursor, latestCursor } from "./history";
@@ -16,12 +26,18 @@ export function maxFrameBytes(core: RoomCore): number {
   return core.limits.maxMessageBytes * 6 + 4096;
 }
 
-/** What frames can ask of the room beyond its core rules. */
+/**
+ * What frames can ask of the room beyond its core rules. A frame is handled
+ * synchronously except a send, whose promise the room waits for before the
+ * socket's next frame, so a socket's answers come in the order of its frames.
+ */
 export interface FrameActions {
   /** A socket of the user went live (presence). */
   live(userId: string): void;
   typing(userId: string): ErrorBody | null;
   markRead(userId: string, seq: number): ErrorBody | null;
+  /** The room's one send path (sending.ts): asynchronous, as it asks the user's cross-room bucket. */
+  send(userId: string, body: SendMessageBody): Promise<Result<{ message: Message; duplicate: boolean }>>;
 }
 
 export function handleFrame(
@@ -30,7 +46,7 @@ export function handleFrame(
   actions: FrameActions,
   connection: RoomConnection,
   raw: string | ArrayBuffer | ArrayBufferView,
-): void {
+): void | Promise<void> {
   const state = sockets.get(connection);
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
   // Before any parsing: a client flooding frames costs the room one counter per frame,
@@ -75,11 +91,11 @@ export function handleFrame(
       return;
     case "ping":
       return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
-    case "send": {
-      const result = core.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments });
-      if (!result.ok) return sendError(connection, frame.reqId, result.error);
-      return send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
-    }
+    case "send":
+      return actions.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments }).then((result) => {
+        if (!result.ok) return sendError(connection, frame.reqId, result.error);
+        return send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
+      });
   }
 }
 

@@ -4,6 +4,8 @@
  * `perSecond`; each action takes one. Buckets live in memory: an evicted room
  * forgets them, which errs on the side of the user (a fresh, full bucket).
  */
+import type { ErrorBody } from "../protocol";
+
 export interface BucketConfig {
   perSecond: number;
   burst: number;
@@ -29,6 +31,11 @@ export class TokenBuckets {
 
   constructor(private readonly config: BucketConfig) {}
 
+  /** A bucket of `n` that refills at `n` a minute: "n a minute", bursts included. */
+  static perMinute(n: number): TokenBuckets {
+    return new TokenBuckets({ perSecond: n / 60, burst: n });
+  }
+
   take(key: string, now = Date.now()): Verdict {
     const { perSecond, burst } = this.config;
     const bucket = this.#buckets.get(key) ?? { tokens: burst, at: now };
@@ -47,10 +54,28 @@ export class TokenBuckets {
     };
   }
 
+  /** Gives back a token taken for an action that was then refused elsewhere. */
+  refund(key: string): void {
+    const bucket = this.#buckets.get(key);
+    if (bucket) bucket.tokens = Math.min(this.config.burst, bucket.tokens + 1);
+  }
+
   /** Full buckets carry no information: drop them so the map stays small. */
   #forgetFull(now: number): void {
     for (const [key, bucket] of this.#buckets) {
       if (bucket.tokens + ((now - bucket.at) / 1000) * this.config.perSecond >= this.config.burst) this.#buckets.delete(key);
     }
   }
+}
+
+/** A refusal with the bucket's figures, as the HTTP edge and error frames carry them. */
+export function rateLimitedError(message: string, verdict: Verdict): ErrorBody {
+  return {
+    code: "rate_limited",
+    message,
+    retryAfter: verdict.retryAfter,
+    limit: verdict.limit,
+    remaining: verdict.remaining,
+    reset: verdict.reset,
+  };
 }

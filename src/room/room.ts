@@ -39,6 +39,9 @@ import type { PushJob } from "../push/consumer";
 import { migrate } from "./schema";
 import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
+import { type CrossRoomBucket, sendThroughLimits } from "./sending";
+import { FrameQueues } from "./frame-queue";
+import { acquireLease, releaseLease } from "../user/leases";
 import * as uploads from "./uploads";
 
 const USER_HEADER = "x-chat-user";
@@ -84,6 +87,7 @@ export class Room extends Server<Env> {
       closeAll: () => {
         for (const connection of this.getConnections<SocketState>()) {
           this.sockets.delete(connection);
+          this.#releaseLease(connection as RoomConnection);
           closeQuietly(connection as RoomConnection, CloseCodes.roomDeleted, "room deleted");
         }
       },
@@ -101,6 +105,7 @@ export class Room extends Server<Env> {
       live: (userId) => this.presence.connected(userId),
       typing: (userId) => this.#typing(userId),
       markRead: (userId, seq) => this.#markRead(userId, seq),
+      send: (userId, body) => sendThroughLimits(this.core, userId, body, this.userLimitsOf),
     };
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -166,9 +171,17 @@ export class Room extends Server<Env> {
     return this.core.leave(userId);
   }
 
-  sendMessage(userId: string, body: SendMessageBody): Result<Message> {
-    const result = this.core.send(userId, body);
+  async sendMessage(userId: string, body: SendMessageBody): Promise<Result<Message>> {
+    const result = await sendThroughLimits(this.core, userId, body, this.userLimitsOf);
     return result.ok ? ok(result.value.message) : result;
+  }
+
+  /** The user's cross-room limits; tests swap in a failing one. */
+  userLimitsOf: (userId: string) => CrossRoomBucket = (userId) => this.env.USER_LIMITS.getByName(userId);
+
+  /** The user's open sockets here, by id: how UserLimits tells a lost lease from a live one. */
+  liveConnectionIds(userId: string): string[] {
+    return [...this.getConnections<SocketState>(userTag(userId))].filter((c) => c.readyState === WebSocket.OPEN).map((c) => c.id);
   }
 
   history(userId: string, req: HistoryRequest) {
@@ -333,13 +346,19 @@ export class Room extends Server<Env> {
     const { userId, tokenExp } = spent;
     const member = this.core.requireMember(userId);
     if (!member.ok) return errorResponse(member.error);
+    // The connection id is ours, not the client's: it names the socket's lease in UserLimits.
+    const connectionId = crypto.randomUUID();
+    const refused = await acquireLease(this.env, { id: connectionId, userId, kind: "room", target: this.core.roomId });
+    if (refused) return errorResponse(refused);
 
-    // Drop the query (the spent ticket, and partyserver's client-chosen `_pk` connection id).
-    url.search = "";
+    // Replace the query (the spent ticket, and any client-chosen `_pk` connection id) with our id.
+    url.search = `_pk=${connectionId}`;
     const headers = new Headers(request.headers);
     headers.set(USER_HEADER, userId);
     headers.set(TOKEN_EXP_HEADER, tokenExp === null ? "" : String(tokenExp));
-    return super.fetch(new Request(url.toString(), { headers, method: "GET" }));
+    const response = await super.fetch(new Request(url.toString(), { headers, method: "GET" }));
+    if (response.status !== 101) releaseLease(this.env, userId, connectionId);
+    return response;
   }
 
   override getConnectionTags(_connection: Connection, ctx: ConnectionContext): string[] {
@@ -366,9 +385,16 @@ export class Room extends Server<Env> {
     const state = this.sockets.get(connection);
     const wasLive = state?.live === true;
     this.sockets.delete(connection);
+    this.#releaseLease(connection);
     if (!wasLive || !state) return;
     const due = this.presence.disconnected(state.userId, Date.now());
     if (due !== null) this.#scheduleAlarm(due);
+  }
+
+  /** The socket's lease in its user's UserLimits goes back (idempotent; a lost one heals there). */
+  #releaseLease(connection: RoomConnection): void {
+    const userId = connection.state?.userId;
+    if (userId) releaseLease(this.env, userId, connection.id);
   }
 
   #typing(userId: string): ErrorBody | null {
@@ -391,17 +417,23 @@ export class Room extends Server<Env> {
     return null;
   }
 
+  readonly #frameQueues = new FrameQueues();
+
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
+    const handle = () => handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
+    const onError = (error: unknown) => this.#frameFailed(connection, error);
+    if (!this.#frameQueues.run(connection.id, handle, this.core.limits.frameBurst, onError)) {
+      closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+    }
+  }
+
+  /** Never let one frame take the room down; the client learns its request failed. */
+  #frameFailed(connection: Connection<SocketState>, error: unknown): void {
+    console.error(JSON.stringify({ event: "frame_failed", room: this.core.roomId, error: String(error) }));
     try {
-      handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
-    } catch (error) {
-      // Never let one frame take the room down; the client learns its request failed.
-      console.error(JSON.stringify({ event: "frame_failed", room: this.core.roomId, error: String(error) }));
-      try {
-        connection.send(JSON.stringify({ type: "error", reqId: null, error: { code: "internal", message: "internal error" } }));
-      } catch {
-        // Socket already gone.
-      }
+      connection.send(JSON.stringify({ type: "error", reqId: null, error: { code: "internal", message: "internal error" } }));
+    } catch {
+      // Socket already gone.
     }
   }
 
@@ -415,6 +447,7 @@ export class Room extends Server<Env> {
   #revoke(userId: string): void {
     for (const connection of this.getConnections<SocketState>(userTag(userId))) {
       this.sockets.delete(connection);
+      this.#releaseLease(connection as RoomConnection);
       closeQuietly(connection as RoomConnection, CloseCodes.notMember, "no longer a member");
     }
   }

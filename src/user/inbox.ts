@@ -11,8 +11,9 @@
  * lives only in memory.
  */
 import { DurableObject } from "cloudflare:workers";
-import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom } from "../protocol";
+import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom, statusOf } from "../protocol";
 import { consumeTicket, issueTicket } from "../room/tickets";
+import { acquireLease, releaseLease } from "./leases";
 
 /** How often an inbox with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
@@ -21,6 +22,8 @@ const HEARTBEAT_TIMEOUT_MS = 75_000;
 
 interface Attachment {
   userId: string;
+  /** Names the socket's lease in the user's UserLimits (the connection cap). */
+  id?: string;
   since: number;
   /** When the token the socket was opened with expires (ms): it is closed then (4401). */
   exp?: number | null;
@@ -89,6 +92,14 @@ export class Inbox extends DurableObject<Env> {
       .map((r) => JSON.parse(r.body) as InboxRoom);
   }
 
+  /** The ids of the open inbox sockets: how UserLimits tells a lost lease from a live one. */
+  liveConnectionIds(): string[] {
+    return this.ctx.getWebSockets().flatMap((ws) => {
+      const id = (ws.deserializeAttachment() as Attachment | null)?.id;
+      return ws.readyState === WebSocket.OPEN && id ? [id] : [];
+    });
+  }
+
   /** Whether the user has a live inbox socket now (one that sent a heartbeat or frame recently). */
   hasLiveSocket(): boolean {
     return this.#liveSockets().length > 0;
@@ -106,9 +117,12 @@ export class Inbox extends DurableObject<Env> {
     if (!userId) {
       return Response.json({ error: { code: "unauthorized", message: "connect ticket is missing, expired or already used" } }, { status: 401 });
     }
+    const id = crypto.randomUUID();
+    const refused = await acquireLease(this.env, { id, userId, kind: "inbox", target: userId });
+    if (refused) return Response.json({ error: refused }, { status: statusOf(refused.code) });
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ userId, since: Date.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
+    server.serializeAttachment({ userId, id, since: Date.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
     send(server, { type: "inbox_state", rooms: this.rooms() });
     await this.#scheduleSweep(spent?.tokenExp ?? null);
     return new Response(null, { status: 101, webSocket: client });
@@ -135,12 +149,22 @@ export class Inbox extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
+    this.#release(ws);
     // Never echo 1005/1006/1015: workerd throws on them.
     try {
       ws.close(code >= 4000 && code < 5000 ? code : 1000, "closed");
     } catch {
       // already closed
     }
+  }
+
+  override webSocketError(ws: WebSocket): void {
+    this.#release(ws);
+  }
+
+  #release(ws: WebSocket): void {
+    const attachment = ws.deserializeAttachment() as Attachment | null;
+    if (attachment?.id) releaseLease(this.env, attachment.userId, attachment.id);
   }
 
   override async alarm(): Promise<void> {
@@ -157,6 +181,7 @@ export class Inbox extends DurableObject<Env> {
       try {
         // Revocation by time: a long-lived socket does not outlive its token.
         ws.close(expired ? 4401 : 4001, expired ? "token expired" : "heartbeat timeout");
+        this.#release(ws);
       } catch {
         // already closed
       }

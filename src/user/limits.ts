@@ -2,16 +2,58 @@
  * Per-user limits that need one serialisation point per user, whatever room
  * or Worker isolate the request lands on: one small Durable Object per user id.
  *
- * Upload quota: bytes per rolling hour, counted in one-minute buckets in
- * SQLite (at most 60 rows live), so a burst at the top of an hour cannot
- * double the allowance as a fixed window would.
+ * - Upload quota: bytes per rolling hour, counted in one-minute buckets in
+ *   SQLite (at most 60 rows live), so a burst at the top of an hour cannot
+ *   double the allowance as a fixed window would.
+ * - Sends across all rooms: a token bucket (USER_SEND_PER_MINUTE), asked by
+ *   the room on every send after the room's own bucket has passed it.
+ * - Live WebSockets across all rooms and the inbox (MAX_CONNECTIONS_PER_USER):
+ *   leases, one per socket, taken before the upgrade and given back on close.
  */
 import { DurableObject } from "cloudflare:workers";
+import { intVar } from "../room/config";
+import { TokenBuckets, type Verdict } from "../room/rate-limit";
 
 const MINUTE = 60_000;
 const WINDOW_MINUTES = 60;
+/**
+ * A lease younger than this is never presumed dead: its socket may still be
+ * between the lease and the 101 (not yet listed by its room).
+ */
+export const LEASE_GRACE_MS = 10_000;
 
 export type QuotaDecision = { ok: true; used: number } | { ok: false; retryAfter: number; used: number };
+
+export interface UserLimitsConfig {
+  /** Messages per user per minute across all rooms (bucket size and refill per minute). */
+  sendPerMinute: number;
+  /** Live WebSockets per user across all rooms and the inbox. */
+  maxConnections: number;
+}
+
+export function userLimitsConfig(env: Partial<Record<string, unknown>>): UserLimitsConfig {
+  return {
+    sendPerMinute: intVar(env.USER_SEND_PER_MINUTE, 100),
+    maxConnections: intVar(env.MAX_CONNECTIONS_PER_USER, 10),
+  };
+}
+
+/** One socket's lease: which object holds the socket, so a lost release can be noticed. */
+export interface ConnectionLease {
+  /** The socket's id in its object (partyserver's connection id; the inbox's own id). */
+  id: string;
+  userId: string;
+  kind: "room" | "inbox";
+  /** The room id, for room sockets. */
+  target: string;
+}
+
+export type ConnectionDecision = { ok: true; open: number } | { ok: false; open: number; limit: number };
+
+/** What can tell which of the user's sockets it really holds: a room, or the user's inbox. */
+export interface SocketHolder {
+  liveConnectionIds(userId: string): Promise<string[]> | string[];
+}
 
 /**
  * Pure rule: may `bytes` more be charged, given the buckets (minute -> bytes)
@@ -36,9 +78,23 @@ export function decideQuota(buckets: Array<{ minute: number; bytes: number }>, b
 }
 
 export class UserLimits extends DurableObject<Env> {
+  /** Read from the environment; tests lower them on one user's object. */
+  readonly config: UserLimitsConfig;
+  /**
+   * The cross-room send bucket, in memory: the object is evicted only after
+   * minutes without a call, longer than the bucket takes to refill, so what
+   * eviction forgets is a bucket that was full anyway.
+   */
+  sendBucket: TokenBuckets;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    ctx.storage.sql.exec("CREATE TABLE IF NOT EXISTS upload_bytes (minute INTEGER PRIMARY KEY, bytes INTEGER NOT NULL)");
+    this.config = userLimitsConfig(env as unknown as Record<string, unknown>);
+    this.sendBucket = TokenBuckets.perMinute(this.config.sendPerMinute);
+    ctx.storage.sql.exec(`
+      CREATE TABLE IF NOT EXISTS upload_bytes (minute INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, user_id TEXT NOT NULL, since INTEGER NOT NULL);
+    `);
   }
 
   /** Charges `bytes` against the hourly upload quota, or refuses with the seconds to wait. */
@@ -64,5 +120,77 @@ export class UserLimits extends DurableObject<Env> {
     const sql = this.ctx.storage.sql;
     const row = sql.exec<{ minute: number }>("SELECT minute FROM upload_bytes ORDER BY minute DESC LIMIT 1").toArray()[0];
     if (row) sql.exec("UPDATE upload_bytes SET bytes = max(0, bytes - ?) WHERE minute = ?", bytes, row.minute);
+  }
+
+  /** Takes one send from the user's cross-room bucket (rooms call this before storing a message). */
+  takeSend(): Verdict {
+    return this.sendBucket.take("send");
+  }
+
+  /**
+   * Takes a lease for a new socket, or refuses at the cap. At the cap, leases
+   * whose sockets are gone without a release (a room reset, a lost close) are
+   * found by asking their rooms and dropped first, so a leak heals itself the
+   * moment it would matter, at no cost before.
+   */
+  async acquireConnection(lease: ConnectionLease): Promise<ConnectionDecision> {
+    const limit = this.config.maxConnections;
+    if (this.#open() >= limit) await this.#dropDeadLeases(Date.now());
+    // Counted again after the await: other acquisitions may have run meanwhile.
+    const open = this.#open();
+    if (open >= limit) return { ok: false, open, limit };
+    this.ctx.storage.sql.exec(
+      "INSERT INTO connections (id, kind, target, user_id, since) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+      lease.id,
+      lease.kind,
+      lease.target,
+      lease.userId,
+      Date.now(),
+    );
+    return { ok: true, open: open + 1 };
+  }
+
+  /** The socket closed (idempotent). */
+  releaseConnection(id: string): void {
+    this.ctx.storage.sql.exec("DELETE FROM connections WHERE id = ?", id);
+  }
+
+  /** Leases held now (tests and diagnostics). */
+  openConnections(): number {
+    return this.#open();
+  }
+
+  #open(): number {
+    return this.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM connections").one().n;
+  }
+
+  async #dropDeadLeases(now: number): Promise<void> {
+    const sql = this.ctx.storage.sql;
+    const cutoff = now - LEASE_GRACE_MS;
+    const holders = sql
+      .exec<{ kind: string; target: string; user_id: string }>(
+        "SELECT DISTINCT kind, target, user_id FROM connections WHERE since <= ?",
+        cutoff,
+      )
+      .toArray();
+    await Promise.all(
+      holders.map(async ({ kind, target, user_id }) => {
+        let live: Set<string>;
+        try {
+          live = new Set(await this.holderOf(kind, target, user_id).liveConnectionIds(user_id));
+        } catch {
+          return; // Unknown: keep the leases (err on the side of the limit) and ask again next time.
+        }
+        const leased = sql
+          .exec<{ id: string }>("SELECT id FROM connections WHERE kind = ? AND target = ? AND since <= ?", kind, target, cutoff)
+          .toArray();
+        for (const { id } of leased) if (!live.has(id)) sql.exec("DELETE FROM connections WHERE id = ?", id);
+      }),
+    );
+  }
+
+  /** Where a lease's socket lives. */
+  holderOf(kind: string, target: string, userId: string): SocketHolder {
+    return kind === "inbox" ? this.env.INBOXES.getByName(userId) : this.env.ROOMS.getByName(target);
   }
 }

@@ -102,3 +102,35 @@ describe("the seed scenario over npm start, with the SDK and ws", () => {
     await expect(carol.joinRoom(a.roomId)).rejects.toMatchObject({ code: "forbidden" });
   });
 });
+
+/**
+ * Security headers as `wrangler dev` applies them: the HTML (the app at `/` and at a
+ * deep link, served from the assets with dist/web/_headers) gets a CSP without inline
+ * script and with frame-ancestors 'none', and nosniff; the Worker's own answers
+ * (JSON, errors, unknown API routes) get nosniff. Runs last, on this file's server.
+ */
+describe("security headers over npm start", () => {
+  it("are on every HTML response and on the Worker's own responses", async () => {
+    for (const path of ["/", "/rooms/general", "/some/deep/link?x=1"]) {
+      const res = await fetch(`${chat.baseUrl}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get("content-type"), path).toContain("text/html");
+      const csp = res.headers.get("content-security-policy") ?? "";
+      const directives = new Map(csp.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name, values]));
+      expect(directives.get("script-src"), path).toEqual(["'self'"]);
+      expect(csp, path).not.toContain("unsafe-inline");
+      expect(csp, path).not.toContain("unsafe-eval");
+      expect(directives.get("frame-ancestors"), path).toEqual(["'none'"]);
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+      const html = await res.text();
+      // No inline script: every <script> has a src.
+      expect(html.match(/<script(?![^>]*\bsrc=)[^>]*>/gi), path).toBeNull();
+    }
+    for (const [path, status] of [["/api/health", 200], ["/api/rooms", 401], ["/api/nowhere", 404]] as const) {
+      const res = await fetch(`${chat.baseUrl}${path}`);
+      expect(res.status, path).toBe(status);
+      expect(res.headers.get("content-type"), path).toContain("application/json");
+      expect(res.headers.get("x-content-type-options"), path).toBe("nosniff");
+    }
+  });
+});

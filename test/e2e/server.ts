@@ -46,8 +46,17 @@ export interface LocalChat {
   client(userId: string): Promise<ChatClient>;
 }
 
-/** Vars for test servers: tests send hundreds of messages as fast as they can. */
-const TEST_VARS: Record<string, string> = { SEND_RATE_PER_SECOND: "10000", SEND_BURST: "10000" };
+/**
+ * Vars for test servers: tests send hundreds of messages as fast as they can, and open
+ * many sockets from one address (127.0.0.1) and user.
+ */
+const TEST_VARS: Record<string, string> = {
+  SEND_RATE_PER_SECOND: "10000",
+  SEND_BURST: "10000",
+  USER_SEND_PER_MINUTE: "1000000",
+  MAX_CONNECTIONS_PER_USER: "1000",
+  UPGRADE_RATE_LIMIT: "off",
+};
 
 export async function startLocalChat(options: { vars?: Record<string, string> } = {}): Promise<LocalChat> {
   const vars = Object.entries({ ...TEST_VARS, ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);

@@ -9,13 +9,14 @@
  * room object's RPC, so no outcome depends on what another cell did. The
  * requests under test go through the real Worker (SELF.fetch).
  */
-import { SELF, env } from "cloudflare:test";
+import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Result } from "../../src/protocol";
 import { placeHold } from "../../src/db/compliance";
 import { signMediaUrl } from "../../src/media/signed-url";
 import { directRoomId } from "../../src/room/direct";
+import type { UserLimits } from "../../src/user/limits";
 import { BASE, TEST_AUTH_SECRET, api, socketOf, tokenFor, uniqueRoom, upgrade } from "../helpers";
 import { png } from "../media/fixtures";
 
@@ -249,7 +250,7 @@ const ownMessage = (cell: Cell, actor: Actor) => cell.own[actor] ?? "msg-that-do
 const othersMessage = (cell: Cell, actor: Actor) => (actor === "owner" ? cell.memberMessage : cell.ownerMessage);
 
 /** Opens the room's WebSocket as the actor would: ticket, upgrade, hello. */
-async function openSocket(cell: Cell, actor: Actor, origin?: string): Promise<Outcome> {
+async function openSocket(cell: Cell, actor: Actor, origin?: string, headers?: Record<string, string>): Promise<Outcome> {
   let url = `${r(cell)}/ws`;
   if (actor === "kicked" || actor === "banned") {
     url += `?ticket=${encodeURIComponent(cell.staleTicket[actor]!)}`;
@@ -263,7 +264,7 @@ async function openSocket(cell: Cell, actor: Actor, origin?: string): Promise<Ou
     const ticket = await api<{ url: string }>("POST", `${r(cell)}/connect-ticket`, { token: tokens[actor] });
     if (ticket.status === 200) url = ticket.body.url;
   }
-  const res = await upgrade(url, origin ? { origin } : {});
+  const res = await upgrade(url, { ...(origin ? { origin } : {}), headers });
   if (res.status !== 101) return outcomeOf({ status: res.status, body: await res.json() });
   const socket = socketOf(res);
   try {
@@ -276,8 +277,45 @@ async function openSocket(cell: Cell, actor: Actor, origin?: string): Promise<Ou
   }
 }
 
+/**
+ * Runs `fn` with the actor's live-connection cap (their UserLimits object) at 0, as if
+ * they already had MAX_CONNECTIONS_PER_USER sockets open, then puts it back.
+ */
+async function atConnectionCap(actor: Actor, fn: () => Promise<Outcome>): Promise<Outcome> {
+  if (actor === "anonymous" || actor === "badToken") return fn();
+  const limits = env.USER_LIMITS.getByName(IDS[actor]);
+  const setCap = (n: number | null) =>
+    runInDurableObject(limits, (instance: UserLimits) => {
+      const config = instance.config as { maxConnections: number };
+      const before = config.maxConnections;
+      if (n !== null) config.maxConnections = n;
+      return before;
+    });
+  const before = await setCap(0);
+  try {
+    return await fn();
+  } finally {
+    await setCap(before);
+  }
+}
+
+/**
+ * One client address whose upgrade allowance (UPGRADE_LIMITER: 60 a minute, fixed
+ * windows) is used up right before each request of the rows that need it: bogus
+ * attempts until one is refused (at once when the window is already spent).
+ */
+const FLOODING_IP = `192.0.2.${Math.floor(Math.random() * 250)}`;
+async function exhaustUpgradeLimit(): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const res = await upgrade(`/api/rooms/nowhere/ws?ticket=bogus-${i}`, { headers: { "CF-Connecting-IP": FLOODING_IP } });
+    await res.body?.cancel();
+    if (res.status === 429) return;
+  }
+  throw new Error("the upgrade limit never refused");
+}
+
 /** Opens the actor's inbox socket: a ticket for their own inbox, then the upgrade (for `user`, theirs unless given). */
-async function openInbox(actor: Actor, user?: string): Promise<Outcome> {
+async function openInbox(actor: Actor, user?: string, headers?: Record<string, string>): Promise<Outcome> {
   let url = `/api/inbox/ws?user=${encodeURIComponent(user ?? IDS.owner)}`;
   if (actor === "badToken") url += "&ticket=forged-ticket-0123456789abcdef";
   else if (actor !== "anonymous") {
@@ -285,7 +323,7 @@ async function openInbox(actor: Actor, user?: string): Promise<Outcome> {
     expect(ticket.status).toBe(200);
     url = user === undefined ? ticket.body.url : `/api/inbox/ws?user=${encodeURIComponent(user)}&ticket=${encodeURIComponent(ticket.body.ticket)}`;
   }
-  const res = await upgrade(url);
+  const res = await upgrade(url, { headers });
   if (res.status !== 101) return outcomeOf({ status: res.status, body: await res.json() });
   socketOf(res).close();
   return "101";
@@ -478,6 +516,23 @@ const ROWS: Row[] = [
     route: "GET /api/rooms/{roomId}/ws",
     run: (c, a) => openSocket(c, a, "https://evil.example"),
     expect: everyone(FB),
+  },
+  {
+    op: "open the WebSocket with MAX_CONNECTIONS_PER_USER sockets already open",
+    route: "GET /api/rooms/{roomId}/ws",
+    run: (c, a) => atConnectionCap(a, () => openSocket(c, a)),
+    // The cap is looked at only for a good ticket of a member: nobody else learns of it.
+    expect: { ...membersOnly("429 too_many_connections"), nonMember: UA, otherOwner: UA, admin: UA, anonymous: UA, badToken: UA },
+  },
+  {
+    op: "open the WebSocket from an address over the upgrade limit",
+    route: "GET /api/rooms/{roomId}/ws",
+    // Refused before anything else is looked at, whoever asks.
+    run: async (c, a) => {
+      await exhaustUpgradeLimit();
+      return openSocket(c, a, undefined, { "CF-Connecting-IP": FLOODING_IP });
+    },
+    expect: everyone("429 rate_limited"),
   },
   // ---- moderation ----
   {
@@ -680,6 +735,23 @@ const ROWS: Row[] = [
     room: "none",
     run: (_c, a) => openInbox(a),
     expect: anyUser("101"),
+  },
+  {
+    op: "open one's own inbox socket with MAX_CONNECTIONS_PER_USER sockets already open",
+    route: "GET /api/inbox/ws",
+    room: "none",
+    run: (_c, a) => atConnectionCap(a, () => openInbox(a)),
+    expect: anyUser("429 too_many_connections"),
+  },
+  {
+    op: "open one's own inbox socket from an address over the upgrade limit",
+    route: "GET /api/inbox/ws",
+    room: "none",
+    run: async (_c, a) => {
+      await exhaustUpgradeLimit();
+      return openInbox(a, undefined, { "CF-Connecting-IP": FLOODING_IP });
+    },
+    expect: everyone("429 rate_limited"),
   },
   {
     op: "open another user's inbox with one's own ticket",
