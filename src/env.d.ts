@@ -24,6 +24,10 @@ declare namespace Cloudflare {
     FRAMES_PER_SECOND?: string;
     FRAME_BURST?: string;
     SYNC_RETENTION_DAYS?: string;
+    /** Days rooms keep messages unless a room sets its own retention; unset keeps them forever. */
+    MESSAGE_RETENTION_DAYS?: string;
+    /** Workers Analytics Engine dataset for metrics (src/ops/metrics.ts); optional. */
+    METRICS?: AnalyticsEngineDataset;
     /** Media limits (src/media/config.ts). */
     MEDIA_MAX_BYTES?: string;
     MEDIA_PART_BYTES?: string;

@@ -2,6 +2,7 @@
 import { createApp } from "./http/app";
 import { syncRetentionMs, trimSyncLog } from "./db/sync";
 import { type PushJob, handlePushBatch } from "./push/consumer";
+import { log } from "./ops/log";
 
 export { Room } from "./room/room";
 export { UserLimits } from "./user/limits";
@@ -14,6 +15,6 @@ export default {
   queue: (batch, env) => handlePushBatch(batch as MessageBatch<PushJob>, env),
   async scheduled(_controller, env) {
     const removed = await trimSyncLog(env.DB, syncRetentionMs(env));
-    console.log(JSON.stringify({ event: "sync_log_trimmed", removed }));
+    log("info", "sync_log_trimmed", { removed });
   },
 } satisfies ExportedHandler<Env>;

@@ -3,7 +3,7 @@
  * before it is parsed and validated with zod before it is used; a bad frame
  * gets an error frame naming its request, and never throws into the room.
  */
-import { ClientFrame, type ErrorBody, PROTOCOL_VERSION, type Position, type ServerFrame, CloseCodes } from "../protocol";
+import { ClientFrame, type ErrorBody, type ErrorCode, PROTOCOL_VERSION, type Position, type ServerFrame, CloseCodes } from "../protocol";
 import type { RoomCore } from "./core";
 import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
 import { forwardCursor, latestCursor } from "./history";
@@ -22,7 +22,13 @@ export interface FrameActions {
   live(userId: string): void;
   typing(userId: string): ErrorBody | null;
   markRead(userId: string, seq: number): ErrorBody | null;
+  /** A send was answered: stored (code null) or refused; `startedAt` is when its frame arrived. */
+  sendAnswered?(code: ErrorCode | null, startedAt: number, connectionId: string): void;
+  /** A `hello` with a position was answered: replayed `replayed` events, or told to resync. */
+  resumed?(outcome: ResumeOutcome, replayed: number, connectionId: string): void;
 }
+
+export type ResumeOutcome = "replayed" | "too_far_behind" | "epoch_changed";
 
 export function handleFrame(
   core: RoomCore,
@@ -59,7 +65,7 @@ export function handleFrame(
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   switch (frame.type) {
     case "hello":
-      hello(core, sockets, connection, state.userId, frame.protocol, frame.after);
+      hello(core, sockets, actions, connection, state.userId, frame.protocol, frame.after);
       if (sockets.get(connection)?.live) actions.live(state.userId);
       return;
     case "typing": {
@@ -77,8 +83,13 @@ export function handleFrame(
       return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
     case "send": {
       const result = core.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments });
-      if (!result.ok) return sendError(connection, frame.reqId, result.error);
-      return send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
+      if (!result.ok) {
+        sendError(connection, frame.reqId, result.error);
+        return actions.sendAnswered?.(result.error.code, now, connection.id);
+      }
+      send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
+      // A retried clientId stored nothing: it is not a second accepted message.
+      return result.value.duplicate ? undefined : actions.sendAnswered?.(null, now, connection.id);
     }
   }
 }
@@ -87,7 +98,15 @@ export function handleFrame(
  * Brings a socket up to date and makes it live. Replay and the switch to live
  * happen in one synchronous step, so no event can fall between them.
  */
-function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection, userId: string, protocol: number, after: Position | undefined): void {
+function hello(
+  core: RoomCore,
+  sockets: LiveSockets,
+  actions: FrameActions,
+  connection: RoomConnection,
+  userId: string,
+  protocol: number,
+  after: Position | undefined,
+): void {
   if (protocol !== PROTOCOL_VERSION) {
     sendError(connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
     return closeQuietly(connection, CloseCodes.unsupportedProtocol, "unsupported protocol");
@@ -104,19 +123,26 @@ function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection,
     const behind = head - after.seq;
     if (after.epoch !== epoch || behind < 0) {
       send(connection, { type: "resync", roomId: core.roomId, reason: "epoch_changed", epoch, seq: head, historyCursor: latestCursor(head) });
-    } else if (behind > core.limits.replayCap) {
+      actions.resumed?.("epoch_changed", 0, connection.id);
+    } else if (behind > core.limits.replayCap || after.seq < core.trimmedThrough) {
+      // Too long a replay, or one reaching into history that retention trimmed (whose
+      // events are gone): the client pages history instead, which shows trimmed messages as tombstones.
       const historyCursor = forwardCursor(after.seq, head);
       send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor });
+      actions.resumed?.("too_far_behind", 0, connection.id);
     } else {
       let from = after.seq;
+      let replayed = 0;
       while (from < head) {
         const events = core.log.after(from, REPLAY_SLICE);
         if (events.length === 0) break;
         for (const event of events) {
           sendRaw(connection, JSON.stringify({ type: "event", roomId: core.roomId, epoch, seq: event.seq, event } satisfies ServerFrame));
         }
+        replayed += events.length;
         from = events[events.length - 1]!.seq;
       }
+      actions.resumed?.("replayed", replayed, connection.id);
     }
   }
   // What was replayed counts as received: the lag cap applies from here on.

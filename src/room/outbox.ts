@@ -9,6 +9,7 @@
  * an update.
  */
 import type { InboxKind, Role, RoomKind } from "../protocol";
+import { errorText, log } from "../ops/log";
 
 export type OutboxEntry =
   | {
@@ -58,11 +59,14 @@ export class Outbox {
 
   put(key: string, entry: OutboxEntry): void {
     this.#version += 1;
+    // queued_ts stays at the first unwritten change: the lag is measured from the oldest one.
     this.sql.exec(
-      "INSERT INTO outbox (key, payload, version) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, version = excluded.version",
+      `INSERT INTO outbox (key, payload, version, queued_ts) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, version = excluded.version`,
       key,
       JSON.stringify(entry),
       this.#version,
+      Date.now(),
     );
   }
 
@@ -79,23 +83,27 @@ export class Outbox {
     db: D1Database,
     attempt: number,
     deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" | "push" }>[]) => Promise<boolean[]>,
-  ): Promise<{ ok: boolean; more: boolean }> {
+  ): Promise<{ ok: boolean; more: boolean; d1LagsMs: number[] }> {
     const rows = this.sql
-      .exec<{ key: string; payload: string; version: number }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
+      .exec<{ key: string; payload: string; version: number; queued_ts: number | null }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
       .toArray()
       .map((row) => ({ ...row, entry: JSON.parse(row.payload) as OutboxEntry }));
-    if (rows.length === 0) return { ok: true, more: false };
+    if (rows.length === 0) return { ok: true, more: false, d1LagsMs: [] };
     const isDelivery = (op: OutboxEntry["op"]) => op === "inbox" || op === "push";
     const d1Rows = rows.filter((row) => !isDelivery(row.entry.op));
     const inboxRows = rows.filter((row) => isDelivery(row.entry.op));
     const done: typeof rows = [];
     let ok = true;
+    const d1LagsMs: number[] = [];
     if (d1Rows.length > 0) {
       try {
         await db.batch(d1Rows.flatMap((row) => statementsFor(db, row.entry)));
         done.push(...d1Rows);
+        // The clock has moved on with the batch's I/O: this is when D1 had the rows.
+        const now = Date.now();
+        for (const row of d1Rows) if (row.queued_ts !== null) d1LagsMs.push(Math.max(0, now - row.queued_ts));
       } catch (error) {
-        console.warn(JSON.stringify({ event: "outbox_flush_failed", attempt, rows: d1Rows.length, error: String(error) }));
+        log("warn", "outbox_flush_failed", { attempt, rows: d1Rows.length, error: errorText(error) });
         ok = false;
       }
     }
@@ -106,7 +114,7 @@ export class Outbox {
       try {
         delivered = await deliverInbox(inboxRows.map((row) => row.entry as Extract<OutboxEntry, { op: "inbox" | "push" }>));
       } catch (error) {
-        console.warn(JSON.stringify({ event: "inbox_delivery_failed", attempt, rows: inboxRows.length, error: String(error) }));
+        log("warn", "inbox_delivery_failed", { attempt, rows: inboxRows.length, error: errorText(error) });
       }
       inboxRows.forEach((row, i) => {
         if (delivered[i] === true) done.push(row);
@@ -115,7 +123,7 @@ export class Outbox {
     }
     // A row rewritten while D1 was answering has a newer version: it stays for the next flush.
     for (const row of done) this.sql.exec("DELETE FROM outbox WHERE key = ? AND version = ?", row.key, row.version);
-    return { ok, more: !ok || this.pending > 0 };
+    return { ok, more: !ok || this.pending > 0, d1LagsMs };
   }
 }
 
