@@ -26,6 +26,8 @@ declare namespace Cloudflare {
     SYNC_RETENTION_DAYS?: string;
     /** Days rooms keep messages unless a room sets its own retention; unset keeps them forever. */
     MESSAGE_RETENTION_DAYS?: string;
+    /** "info" (default), "warn" or "error": the least severe structured log line written. */
+    LOG_LEVEL?: string;
     /** Workers Analytics Engine dataset for metrics (src/ops/metrics.ts); optional. */
     METRICS?: AnalyticsEngineDataset;
     /** Media limits (src/media/config.ts). */

@@ -46,7 +46,27 @@ const FORBIDDEN = /token|ticket|secret|password|authorization|cookie|content|bod
 /** Error strings are trimmed: they can be long, and are for humans. */
 const MAX_STRING = 300;
 
+const RANK: Record<LogLevel, number> = { info: 0, warn: 1, error: 2 };
+let minimum: LogLevel = "info";
+/** Set by tests that read the logs: wins over LOG_LEVEL until cleared. */
+let override: LogLevel | null = null;
+
+export function overrideLogLevel(level: LogLevel | null): void {
+  override = level;
+}
+
+/**
+ * Applies LOG_LEVEL ("info", the default; "warn" or "error" to log less) for
+ * this isolate. Called where the runtime hands over env: the Worker's
+ * handlers and each Durable Object's constructor.
+ */
+export function configureLogs(env: unknown): void {
+  const level = (env as { LOG_LEVEL?: unknown } | null)?.LOG_LEVEL;
+  minimum = level === "warn" || level === "error" ? level : "info";
+}
+
 export function log(level: LogLevel, event: LogEvent, fields: Record<string, LogValue> = {}): void {
+  if (RANK[level] < RANK[override ?? minimum]) return;
   const line: Record<string, LogValue> = { level, event, ts: new Date().toISOString() };
   for (const [key, value] of Object.entries(fields)) {
     if (value === undefined || FORBIDDEN.test(key)) continue;

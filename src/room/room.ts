@@ -41,7 +41,7 @@ import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
 import * as uploads from "./uploads";
 import { Metrics, type MetricsSnapshot, metricsSink } from "../ops/metrics";
-import { errorText, log } from "../ops/log";
+import { configureLogs, errorText, log } from "../ops/log";
 
 const USER_HEADER = "x-chat-user";
 const TOKEN_EXP_HEADER = "x-chat-token-exp";
@@ -81,6 +81,7 @@ export class Room extends Server<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    configureLogs(env);
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
     this.media = mediaConfig(env);
