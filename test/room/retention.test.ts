@@ -14,15 +14,15 @@ const stubOf = (room: string) => env.ROOMS.getByName(room);
 
 /** Moves every event up to `seq` back in time by `days` (ts stays non-decreasing with seq). */
 const age = (room: string, seq: number, days: number) =>
-  runInDurableObject(stubOf(room), (r: Room) => {
-    r.ctx.storage.sql.exec("UPDATE events SET ts = ts - ? WHERE seq <= ?", days * DAY, seq);
+  runInDurableObject(stubOf(room), (_r: Room, state) => {
+    state.storage.sql.exec("UPDATE events SET ts = ts - ? WHERE seq <= ?", days * DAY, seq);
   });
 
 const rowsOf = (room: string) =>
-  runInDurableObject(stubOf(room), (r: Room) => ({
-    seqs: r.ctx.storage.sql.exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq").toArray().map((x) => x.seq),
-    withOldText: r.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events WHERE content LIKE 'old%'").one().n,
-    purgeQueue: r.ctx.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM purge_queue").one().n,
+  runInDurableObject(stubOf(room), (r: Room, state) => ({
+    seqs: state.storage.sql.exec<{ seq: number }>("SELECT seq FROM events ORDER BY seq").toArray().map((x) => x.seq),
+    withOldText: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM events WHERE content LIKE 'old%'").one().n,
+    purgeQueue: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM purge_queue").one().n,
     trimmedThrough: r.core.trimmedThrough,
   }));
 
