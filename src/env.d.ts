@@ -28,8 +28,6 @@ declare namespace Cloudflare {
     MESSAGE_RETENTION_DAYS?: string;
     /** "info" (default), "warn" or "error": the least severe structured log line written. */
     LOG_LEVEL?: string;
-    /** Workers Analytics Engine dataset for metrics (src/ops/metrics.ts); optional. */
-    METRICS?: AnalyticsEngineDataset;
     /** Media limits (src/media/config.ts). */
     MEDIA_MAX_BYTES?: string;
     MEDIA_PART_BYTES?: string;

@@ -83,25 +83,27 @@ export class Outbox {
     db: D1Database,
     attempt: number,
     deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" | "push" }>[]) => Promise<boolean[]>,
-  ): Promise<{ ok: boolean; more: boolean; d1LagsMs: number[] }> {
+  ): Promise<{ ok: boolean; more: boolean; d1LagMs: number | null }> {
     const rows = this.sql
       .exec<{ key: string; payload: string; version: number; queued_ts: number | null }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
       .toArray()
       .map((row) => ({ ...row, entry: JSON.parse(row.payload) as OutboxEntry }));
-    if (rows.length === 0) return { ok: true, more: false, d1LagsMs: [] };
+    if (rows.length === 0) return { ok: true, more: false, d1LagMs: null };
     const isDelivery = (op: OutboxEntry["op"]) => op === "inbox" || op === "push";
     const d1Rows = rows.filter((row) => !isDelivery(row.entry.op));
     const inboxRows = rows.filter((row) => isDelivery(row.entry.op));
     const done: typeof rows = [];
     let ok = true;
-    const d1LagsMs: number[] = [];
+    let d1LagMs: number | null = null;
     if (d1Rows.length > 0) {
       try {
         await db.batch(d1Rows.flatMap((row) => statementsFor(db, row.entry)));
         done.push(...d1Rows);
         // The clock has moved on with the batch's I/O: this is when D1 had the rows.
         const now = Date.now();
-        for (const row of d1Rows) if (row.queued_ts !== null) d1LagsMs.push(Math.max(0, now - row.queued_ts));
+        // One figure per flush, its oldest change: what the index's readers wait for at worst.
+        const oldest = Math.min(...d1Rows.map((row) => row.queued_ts ?? now));
+        d1LagMs = Math.max(0, now - oldest);
       } catch (error) {
         log("warn", "outbox_flush_failed", { attempt, rows: d1Rows.length, error: errorText(error) });
         ok = false;
@@ -123,7 +125,7 @@ export class Outbox {
     }
     // A row rewritten while D1 was answering has a newer version: it stays for the next flush.
     for (const row of done) this.sql.exec("DELETE FROM outbox WHERE key = ? AND version = ?", row.key, row.version);
-    return { ok, more: !ok || this.pending > 0, d1LagsMs };
+    return { ok, more: !ok || this.pending > 0, d1LagMs };
   }
 }
 

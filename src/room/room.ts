@@ -527,7 +527,7 @@ export class Room extends Server<Env> {
     if (this.core.outbox.pending > 0) {
       const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt, (entries) => this.#deliverInbox(entries));
       this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
-      for (const lag of result.d1LagsMs) this.metrics.observe("outbox_lag_ms", lag);
+      if (result.d1LagMs !== null) this.metrics.observe("outbox_lag_ms", result.d1LagMs);
       if (!result.ok) this.metrics.count("outbox_failures");
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }
