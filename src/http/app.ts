@@ -52,8 +52,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
     const metrics = workerMetricsOf(c.env);
     metrics.count("http_requests", String(c.res.status));
     metrics.observe("http_ms", Date.now() - started);
-    // An upgrade's response (101) has immutable headers.
-    if (c.res.status !== 101) c.res.headers.set("X-Request-Id", requestId);
+    try {
+      c.res.headers.set("X-Request-Id", requestId);
+    } catch {
+      // Some answers (an upgrade's 101, a response passed through from a fetch) have immutable headers.
+    }
   });
 
   app.use("/api/*", async (c, next) => {
