@@ -30,6 +30,8 @@ describe("health", () => {
       expect(res.body.checks[name].ms).toBeGreaterThanOrEqual(0);
     }
     expect(res.body.failed).toBeUndefined();
+    // Every answer names its request, for matching a report to its log lines.
+    expect(res.headers.get("x-request-id")).toMatch(/.+/);
   });
 
   it("answers 503 naming D1 when its query fails, through the real route", async () => {
