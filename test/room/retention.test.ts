@@ -131,3 +131,20 @@ describe("message retention", () => {
     after.close();
   });
 });
+
+describe("message retention under a legal hold", () => {
+  it("trims nothing in a held room until the hold is released", async () => {
+    const { alice, room } = await roomWithHistory(2, 1);
+    await stubOf(room).setHold("admin", true);
+    expect((await alice.call("PATCH", `/api/rooms/${room}/settings`, { retentionDays: 7 })).status).toBe(200);
+    await runDurableObjectAlarm(stubOf(room));
+    expect((await rowsOf(room)).trimmedThrough).toBe(0);
+    expect((await alice.history(room)).body.messages.map((m: { content: string }) => m.content)).toEqual(["old 0", "old 1", "new 0"]);
+
+    await stubOf(room).setHold("admin", false);
+    await runDurableObjectAlarm(stubOf(room));
+    const rows = await rowsOf(room);
+    expect(rows.trimmedThrough).toBe(4);
+    expect(rows.withOldText).toBe(0);
+  });
+});
