@@ -7,6 +7,7 @@ import { ClientFrame, type ErrorBody, type ErrorCode, PROTOCOL_VERSION, type Pos
 import type { RoomCore } from "./core";
 import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
 import { forwardCursor, latestCursor } from "./history";
+import { log } from "../ops/log";
 
 /** Replays are sent in slices so one resume does not hold a huge array in memory. */
 const REPLAY_SLICE = 500;
@@ -42,18 +43,18 @@ export function handleFrame(
   // Before any parsing: a client flooding frames costs the room one counter per frame,
   // and is cut off, so it cannot queue work in front of everyone else.
   if (!sockets.frameBudget.take(connection.id).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
-  if (typeof raw !== "string") return sendError(connection, null, { code: "invalid_request", message: "frames must be JSON text" });
+  if (typeof raw !== "string") return sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" });
   if (raw.length > maxFrameBytes(core)) return closeQuietly(connection, CloseCodes.tooLarge, "frame too large");
 
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    return sendError(connection, null, { code: "invalid_request", message: "frame is not valid JSON" });
+    return sendError(core, connection, null, { code: "invalid_request", message: "frame is not valid JSON" });
   }
   const parsed = ClientFrame.safeParse(json);
   if (!parsed.success) {
-    return sendError(connection, reqIdOf(json), {
+    return sendError(core, connection, reqIdOf(json), {
       code: "invalid_request",
       message: `invalid frame: ${parsed.error.issues[0]?.message ?? "unknown shape"}`,
     });
@@ -70,11 +71,11 @@ export function handleFrame(
       return;
     case "typing": {
       const error = actions.typing(state.userId);
-      return error ? sendError(connection, null, error) : undefined;
+      return error ? sendError(core, connection, null, error) : undefined;
     }
     case "read": {
       const error = actions.markRead(state.userId, frame.seq);
-      return error ? sendError(connection, null, error) : undefined;
+      return error ? sendError(core, connection, null, error) : undefined;
     }
     case "progress":
       if (state.live && frame.seq > state.acked) sockets.set(connection, { ...state, acked: Math.min(frame.seq, core.log.head), since: Date.now() });
@@ -84,7 +85,7 @@ export function handleFrame(
     case "send": {
       const result = core.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments });
       if (!result.ok) {
-        sendError(connection, frame.reqId, result.error);
+        sendError(core, connection, frame.reqId, result.error);
         return actions.sendAnswered?.(result.error.code, now, connection.id);
       }
       send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
@@ -108,12 +109,12 @@ function hello(
   after: Position | undefined,
 ): void {
   if (protocol !== PROTOCOL_VERSION) {
-    sendError(connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
+    sendError(core, connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
     return closeQuietly(connection, CloseCodes.unsupportedProtocol, "unsupported protocol");
   }
   const member = core.requireMember(userId);
   if (!member.ok) {
-    sendError(connection, null, member.error);
+    sendError(core, connection, null, member.error);
     const code = member.error.code === "room_deleted" ? CloseCodes.roomDeleted : CloseCodes.notMember;
     return closeQuietly(connection, code, member.error.code);
   }
@@ -150,7 +151,9 @@ function hello(
   send(connection, { type: "live", roomId: core.roomId, epoch, seq: head });
 }
 
-function sendError(connection: RoomConnection, reqId: string | null, error: ErrorBody): void {
+/** Every error frame is logged with its code (never its message, which may quote the frame). */
+function sendError(core: RoomCore, connection: RoomConnection, reqId: string | null, error: ErrorBody): void {
+  log("info", "error", { room: core.roomId, conn: connection.id, transport: "ws", code: error.code });
   send(connection, { type: "error", reqId, error });
 }
 

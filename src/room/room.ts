@@ -113,7 +113,7 @@ export class Room extends Server<Env> {
       live: (userId) => this.presence.connected(userId),
       typing: (userId) => this.#typing(userId),
       markRead: (userId, seq) => this.#markRead(userId, seq),
-      sendAnswered: (code, startedAt, conn) => this.#sendAnswered(code, Date.now() - startedAt, "ws", conn),
+      sendAnswered: (code, startedAt) => this.#sendAnswered(code, Date.now() - startedAt, "ws"),
       resumed: (outcome, replayed, conn) => {
         this.metrics.count("resumes", outcome);
         if (outcome === "replayed") this.metrics.observe("replay_events", replayed);
@@ -205,8 +205,8 @@ export class Room extends Server<Env> {
   sendMessage(userId: string, body: SendMessageBody): Result<Message> {
     const started = Date.now();
     const result = this.core.send(userId, body);
-    if (!result.ok) this.#sendAnswered(result.error.code, Date.now() - started, "http", null);
-    else if (!result.value.duplicate) this.#sendAnswered(null, Date.now() - started, "http", null);
+    if (!result.ok) this.#sendAnswered(result.error.code, Date.now() - started, "http");
+    else if (!result.value.duplicate) this.#sendAnswered(null, Date.now() - started, "http");
     return result.ok ? ok(result.value.message) : result;
   }
 
@@ -215,14 +215,14 @@ export class Room extends Server<Env> {
    * answer; a Worker's clock moves only on I/O, so it reads near 0 unless the
    * room waited (the Worker's http_ms and clients see the whole round trip).
    */
-  #sendAnswered(code: string | null, ms: number, transport: "ws" | "http", conn: string | null): void {
+  #sendAnswered(code: string | null, ms: number, transport: "ws" | "http"): void {
     if (code === null) {
       this.metrics.count("messages_accepted");
       this.metrics.observe("send_ack_ms", ms, transport);
       return;
     }
+    // The refusal itself is logged where it is answered: frames.ts for sockets, the Worker for HTTP.
     this.metrics.count("messages_refused", code);
-    log("info", "error", { room: this.core.roomId, conn, transport, code });
   }
 
   history(userId: string, req: HistoryRequest) {

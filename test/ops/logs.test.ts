@@ -63,7 +63,8 @@ describe("structured logs", () => {
     const seen = events();
     const kinds = new Set(seen.map((e) => e.event));
     for (const kind of ["connect", "close", "resume", "error", "deletion", "hold", "purge", "http_error"]) expect(kinds, kind).toContain(kind);
-    expect(seen.find((e) => e.event === "error")).toMatchObject({ code: "not_member", room });
+    // The socket's refused frame, with its code and connection; the HTTP refusal, with its request.
+    expect(seen.find((e) => e.event === "error")).toMatchObject({ code: "invalid_request", room, transport: "ws", conn: expect.any(String) });
     expect(seen.find((e) => e.event === "close" && e.code === 1000)).toBeDefined();
     expect(seen.find((e) => e.event === "http_error")).toMatchObject({ status: 403, code: "not_member" });
     for (const e of seen) {
