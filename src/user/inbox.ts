@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom } from "../protocol";
 import { consumeTicket, issueTicket } from "../room/tickets";
+import { configureLogs, log } from "../ops/log";
 
 /** How often an inbox with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
@@ -24,6 +25,8 @@ interface Attachment {
   since: number;
   /** When the token the socket was opened with expires (ms): it is closed then (4401). */
   exp?: number | null;
+  /** Names the socket in logs. */
+  conn?: string;
 }
 
 interface RoomRow extends Record<string, SqlStorageValue> {
@@ -44,6 +47,7 @@ export class Inbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    configureLogs(env);
     this.sql = ctx.storage.sql;
     this.sql.exec(schema);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
@@ -108,7 +112,9 @@ export class Inbox extends DurableObject<Env> {
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ userId, since: Date.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
+    const conn = crypto.randomUUID();
+    server.serializeAttachment({ userId, since: Date.now(), exp: spent?.tokenExp ?? null, conn } satisfies Attachment);
+    log("info", "connect", { inbox: userId, conn, live: this.ctx.getWebSockets().length });
     send(server, { type: "inbox_state", rooms: this.rooms() });
     await this.#scheduleSweep(spent?.tokenExp ?? null);
     return new Response(null, { status: 101, webSocket: client });
@@ -135,6 +141,8 @@ export class Inbox extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
+    const attachment = ws.deserializeAttachment() as Attachment | null;
+    log("info", "close", { inbox: attachment?.userId, conn: attachment?.conn, code });
     // Never echo 1005/1006/1015: workerd throws on them.
     try {
       ws.close(code >= 4000 && code < 5000 ? code : 1000, "closed");
