@@ -23,6 +23,7 @@ import { inboxRoutes, inboxSocketRoute } from "./routes/inbox";
 import { pushRoutes } from "./routes/push";
 import { errorResponses, json, roomStub } from "./routes/shared";
 import { settingsRoutes } from "./routes/settings";
+import { statsRoutes } from "./routes/stats";
 import { checkHealth } from "../ops/health";
 import { errorText, log } from "../ops/log";
 import { workerMetricsOf } from "../ops/metrics";
@@ -168,6 +169,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   pushRoutes(app);
   presenceRoutes(app);
   adminRoutes(app);
+  statsRoutes(app);
   settingsRoutes(app);
   mediaRoutes(app);
 
