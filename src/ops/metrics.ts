@@ -154,6 +154,8 @@ export type MetricsSink = Pick<AnalyticsEngineDataset, "writeDataPoint"> | undef
 export class Metrics {
   readonly #counters = new Map<string, number>();
   readonly #histograms = new Map<string, Histogram>();
+  /** Something was recorded since the last `takeChanged()`: whoever saves the figures may skip a write. */
+  #changed = false;
 
   constructor(
     /** The room id, or "worker". */
@@ -165,6 +167,7 @@ export class Metrics {
   count(name: MetricName, label = "", n = 1): void {
     const key = label ? `${name}:${label}` : name;
     this.#counters.set(key, (this.#counters.get(key) ?? 0) + n);
+    this.#changed = true;
     this.#write(name, label, n);
   }
 
@@ -174,7 +177,15 @@ export class Metrics {
     let histogram = this.#histograms.get(name);
     if (!histogram) this.#histograms.set(name, (histogram = new Histogram()));
     histogram.observe(value);
+    this.#changed = true;
     this.#write(name, label, value);
+  }
+
+  /** Whether anything was recorded since the last call. */
+  takeChanged(): boolean {
+    const changed = this.#changed;
+    this.#changed = false;
+    return changed;
   }
 
   snapshot(): MetricsSnapshot {

@@ -533,7 +533,7 @@ export class Room extends Server<Env> {
     }
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
     await this.#cleanMedia();
-    this.ctx.storage.kv.put(METRICS_KEY, this.metrics.snapshot());
+    if (this.metrics.takeChanged()) this.ctx.storage.kv.put(METRICS_KEY, this.metrics.snapshot());
   }
 
   /** Message retention: one batch per run, so a long backlog never holds the room up. */
