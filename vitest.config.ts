@@ -32,6 +32,9 @@ export default defineConfig(async () => {
             // at its default; the file and quota limits are small so tests cross them cheaply.
             MEDIA_MAX_BYTES: String(12 * 1024 * 1024),
             MEDIA_QUOTA_BYTES_PER_HOUR: String(16 * 1024 * 1024),
+            // Info lines (connect, close...) logged as a test file's sockets close would race
+            // the runner's teardown; test/ops/logs.test.ts turns them on for itself.
+            LOG_LEVEL: "warn",
           },
         },
       }),

@@ -30,6 +30,10 @@ declare namespace Cloudflare {
     FRAMES_PER_SECOND?: string;
     FRAME_BURST?: string;
     SYNC_RETENTION_DAYS?: string;
+    /** Days rooms keep messages unless a room sets its own retention; unset keeps them forever. */
+    MESSAGE_RETENTION_DAYS?: string;
+    /** "info" (default), "warn" or "error": the least severe structured log line written. */
+    LOG_LEVEL?: string;
     /** Media limits (src/media/config.ts). */
     MEDIA_MAX_BYTES?: string;
     MEDIA_PART_BYTES?: string;

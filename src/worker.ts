@@ -2,6 +2,7 @@
 import { createApp } from "./http/app";
 import { syncRetentionMs, trimSyncLog } from "./db/sync";
 import { type PushJob, handlePushBatch } from "./push/consumer";
+import { configureLogs, log } from "./ops/log";
 
 export { Room } from "./room/room";
 export { UserLimits } from "./user/limits";
@@ -10,10 +11,17 @@ export { Inbox } from "./user/inbox";
 const app = createApp();
 
 export default {
-  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  queue: (batch, env) => handlePushBatch(batch as MessageBatch<PushJob>, env),
+  fetch: (request, env, ctx) => {
+    configureLogs(env);
+    return app.fetch(request, env, ctx);
+  },
+  queue: (batch, env) => {
+    configureLogs(env);
+    return handlePushBatch(batch as MessageBatch<PushJob>, env);
+  },
   async scheduled(_controller, env) {
+    configureLogs(env);
     const removed = await trimSyncLog(env.DB, syncRetentionMs(env));
-    console.log(JSON.stringify({ event: "sync_log_trimmed", removed }));
+    log("info", "sync_log_trimmed", { removed });
   },
 } satisfies ExportedHandler<Env>;

@@ -16,6 +16,7 @@ import type {
   Position,
   RoomSummary,
   SyncPage,
+  RoomSettings,
 } from "../protocol";
 import { backoffDelay, sleep } from "./backoff";
 import { ChatError } from "./errors";
@@ -32,7 +33,7 @@ export type { MediaData, UploadOptions } from "./media";
 export { InboxSubscription } from "./inbox";
 export type { InboxHandlers, InboxNoticeEvent, InboxRoom, InboxKind } from "./inbox";
 export type { ConnectionState, SubscribeHandlers, SubscribeOptions, WebSocketConstructor, WebSocketLike } from "./subscription";
-export type { Attachment, Message, Position, RoomEvent, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
+export type { Attachment, Message, Position, RoomEvent, RoomSettings, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
 
 export interface ChatClientOptions {
   /** Origin of the chat Worker, e.g. "https://chat.example.com". */
@@ -205,6 +206,19 @@ export class ChatClient {
    */
   async deleteRoom(roomId: string): Promise<{ roomId: string; deleted: true; restorableUntil: string }> {
     return this.#transport.request("DELETE", roomPath(roomId));
+  }
+
+  /** The room's settings: `{ roomId, retentionDays, effectiveRetentionDays }` (members). */
+  async roomSettings(roomId: string): Promise<RoomSettings> {
+    return this.#transport.request("GET", `${roomPath(roomId)}/settings`);
+  }
+
+  /**
+   * Keep messages this many days (owners and admins); older ones become
+   * tombstones with `expired: true`. null follows the deployment's default.
+   */
+  async setRoomRetention(roomId: string, retentionDays: number | null): Promise<RoomSettings> {
+    return this.#transport.request("PATCH", `${roomPath(roomId)}/settings`, { retentionDays });
   }
 
   /** Undoes `deleteRoom` inside the undo window (the deleter, owners and admins). */

@@ -24,6 +24,11 @@ import { pushRoutes } from "./routes/push";
 import { errorResponses, json, roomStub } from "./routes/shared";
 import { noSniff } from "./security-headers";
 import { limitUpgrades } from "./upgrade-limit";
+import { settingsRoutes } from "./routes/settings";
+import { statsRoutes } from "./routes/stats";
+import { checkHealth } from "../ops/health";
+import { errorText, log } from "../ops/log";
+import { workerMetricsOf } from "../ops/metrics";
 
 const DevSeedBody = z.object({ userId: UserId, count: z.number().int().min(1).max(100_000) });
 
@@ -43,6 +48,22 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   app.use("*", noSniff);
   app.use("*", limitUpgrades);
+  // A request id for the logs (Cloudflare's ray id when there is one), and the Worker's own figures.
+  app.use("/api/*", async (c, next) => {
+    const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+    c.set("requestId", requestId);
+    const started = Date.now();
+    await next();
+    const metrics = workerMetricsOf(c.env);
+    metrics.count("http_requests", String(c.res.status));
+    metrics.observe("http_ms", Date.now() - started);
+    try {
+      c.res.headers.set("X-Request-Id", requestId);
+    } catch {
+      // Some answers (an upgrade's 101, a response passed through from a fetch) have immutable headers.
+    }
+  });
+
   app.use("/api/*", async (c, next) => {
     const origins = allowedOrigins(c.env);
     return cors({ origin: (origin) => (originAllowed(origin, origins) ? origin : null), maxAge: 86400 })(c, next);
@@ -60,7 +81,11 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   // ---- public routes ---------------------------------------------------------
 
-  app.get("/api/health", (c) => c.json({ ok: true }));
+  /** Readiness: D1, R2 and a room object each answer (with timings), or 503 naming what failed. */
+  app.get("/api/health", async (c) => {
+    const health = await checkHealth(c.env);
+    return c.json(health, health.ok ? 200 : 503, { "Cache-Control": "no-store" });
+  });
 
   app.openapi(
     createRoute({
@@ -148,17 +173,24 @@ export function createApp(): OpenAPIHono<AppEnv> {
   pushRoutes(app);
   presenceRoutes(app);
   adminRoutes(app);
+  statsRoutes(app);
+  settingsRoutes(app);
   mediaRoutes(app);
 
   app.notFound(() => new ApiError("not_found", "no such route").toResponse());
-  app.onError((error) => {
-    if (error instanceof ApiError) return error.toResponse();
-    if (error instanceof HTTPException) {
-      const code = error.status === 413 ? "content_too_large" : error.status === 401 ? "unauthorized" : "invalid_request";
-      return new ApiError(code, error.message || "invalid request").toResponse();
+  app.onError((error, c) => {
+    // The path only: queries may hold a connect ticket or a signed URL's signature.
+    const where = { req: c.get("requestId"), method: c.req.method, path: c.req.path };
+    if (error instanceof ApiError || error instanceof HTTPException) {
+      const apiError =
+        error instanceof ApiError
+          ? error
+          : new ApiError(error.status === 413 ? "content_too_large" : error.status === 401 ? "unauthorized" : "invalid_request", error.message || "invalid request");
+      log(apiError.status >= 500 ? "error" : "info", "http_error", { ...where, status: apiError.status, code: apiError.code });
+      return apiError.toResponse();
     }
     // Never send a stack to a client; log it without request bodies or tokens.
-    console.error(JSON.stringify({ event: "unhandled_error", error: String(error) }));
+    log("error", "unhandled_error", { ...where, error: errorText(error) });
     return new ApiError("internal", "internal error").toResponse();
   });
   return app;

@@ -13,6 +13,7 @@
 import type { RoomSummary } from "../protocol";
 import type { RoomSummaryForUser } from "../room/summary";
 import { mapBounded } from "../util/bounded";
+import { errorText, log } from "../ops/log";
 
 /** Rooms asked at once; a user with 500 rooms costs 500 small RPCs, 16 in flight. */
 export const SUMMARY_CONCURRENCY = 16;
@@ -22,7 +23,7 @@ export async function enrichRooms(env: Env, userId: string, rooms: RoomSummary[]
     try {
       return (await env.ROOMS.getByName(room.roomId).summaryFor(userId)) as RoomSummaryForUser | null;
     } catch (error) {
-      console.warn(JSON.stringify({ event: "room_summary_failed", room: room.roomId, error: String(error) }));
+      log("warn", "room_summary_failed", { room: room.roomId, error: errorText(error) });
       return "unreachable";
     }
   });

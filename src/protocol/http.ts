@@ -153,6 +153,22 @@ export const SettingsBody = z.object({
 });
 export const Settings = z.object({ presenceVisibility: Visibility, readReceiptVisibility: Visibility });
 
+/** Days a room keeps messages; older ones are trimmed to tombstones. */
+export const RetentionDays = z.number().int().min(1).max(36_500);
+export const RoomSettingsBody = z.object({
+  /** null: the deployment's default (MESSAGE_RETENTION_DAYS; unset keeps messages forever). */
+  retentionDays: RetentionDays.nullable(),
+});
+export type RoomSettingsBody = z.infer<typeof RoomSettingsBody>;
+export const RoomSettings = z.object({
+  roomId: RoomId,
+  /** The room's own setting; null when it follows the deployment default. */
+  retentionDays: RetentionDays.nullable(),
+  /** What applies: the room's setting, else the default; null keeps messages forever. */
+  effectiveRetentionDays: RetentionDays.nullable(),
+});
+export type RoomSettings = z.infer<typeof RoomSettings>;
+
 export const RoleBody = z.object({ role: z.enum(["admin", "member"]) });
 export const ModerationResult = z.object({ roomId: RoomId, userId: UserId, action: z.enum(["kicked", "banned", "unbanned", "role_changed"]), role: Role.optional() });
 /** A browser PushSubscription as `subscription.toJSON()` gives it. */

@@ -20,6 +20,12 @@ export const Message = z.object({
   deleted: z.literal(true).optional(),
   deletedBy: UserId.optional(),
   deletedTs: Timestamp.optional(),
+  /**
+   * A tombstone left by the room's message retention (with `deleted`, and
+   * `deletedTs` the time it was trimmed; no `deletedBy`): the message was older
+   * than the room keeps messages.
+   */
+  expired: z.literal(true).optional(),
   /** Files attached to the message, in the order the sender gave. */
   attachments: z.array(Attachment).optional(),
 });

@@ -10,6 +10,8 @@
 import { dropSubscription, isMuted, subscriptionsOf } from "../db/push";
 import type { PushPayload } from "../protocol";
 import { sendPush, vapidOf } from "./send";
+import { errorText, log } from "../ops/log";
+import { workerMetricsOf } from "../ops/metrics";
 
 export interface PushJob {
   userId: string;
@@ -28,11 +30,12 @@ export function retryDelaySeconds(attempt: number): number {
 export async function handlePushBatch(batch: MessageBatch<PushJob>, env: Env): Promise<void> {
   const vapid = vapidOf(env);
   const allowHttp = (env as unknown as Record<string, string | undefined>).DEV_AUTH === "true";
+  const metrics = workerMetricsOf(env);
   for (const message of batch.messages) {
     const job = message.body;
     try {
       if (!vapid) {
-        console.warn(JSON.stringify({ event: "push_skipped", reason: "VAPID keys are not configured" }));
+        log("warn", "push_skipped", { reason: "VAPID keys are not configured" });
         message.ack();
         continue;
       }
@@ -47,20 +50,28 @@ export async function handlePushBatch(batch: MessageBatch<PushJob>, env: Env): P
       const subs = (await subscriptionsOf(env.DB, job.userId)).filter((s) => job.endpoint === undefined || s.endpoint === job.endpoint);
       for (const sub of subs) {
         const outcome = await sendPush(sub, job.payload, vapid, allowHttp);
-        if (outcome === "gone") await dropSubscription(env.DB, sub.endpoint);
+        if (outcome === "gone") {
+          metrics.count("push_failures", "gone");
+          await dropSubscription(env.DB, sub.endpoint);
+        } else if (outcome !== "retry") {
+          metrics.count("push_sent");
+        }
         if (outcome === "retry") {
           const attempt = (job.attempt ?? 0) + 1;
           if (attempt >= MAX_PUSH_ATTEMPTS) {
-            console.warn(JSON.stringify({ event: "push_given_up", user: job.userId, attempts: attempt }));
+            metrics.count("push_failures", "given_up");
+            log("warn", "push_given_up", { user: job.userId, attempts: attempt });
             continue;
           }
+          metrics.count("push_failures", "retry");
           await env.PUSH_QUEUE.send({ ...job, endpoint: sub.endpoint, attempt } satisfies PushJob, { delaySeconds: retryDelaySeconds(attempt) });
         }
       }
       message.ack();
     } catch (error) {
       // D1 or the inbox unreachable: the whole job again later.
-      console.warn(JSON.stringify({ event: "push_job_failed", user: job.userId, error: String(error) }));
+      metrics.count("push_failures", "job_failed");
+      log("warn", "push_job_failed", { user: job.userId, attempt: message.attempts, error: errorText(error) });
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   }

@@ -22,6 +22,8 @@ export interface RoomLimits {
   /** Frames per socket (any type), checked before parsing: far above any honest client. */
   framesPerSecond: number;
   frameBurst: number;
+  /** Days rooms keep messages unless a room sets its own (MESSAGE_RETENTION_DAYS); null: forever. */
+  defaultRetentionDays: number | null;
 }
 
 export function intVar(value: unknown, fallback: number): number {
@@ -44,5 +46,6 @@ export function roomLimits(env: Partial<Record<string, unknown>>): RoomLimits {
     maxMembers: intVar(env.MAX_ROOM_MEMBERS, 10_000),
     framesPerSecond: intVar(env.FRAMES_PER_SECOND, 50),
     frameBurst: intVar(env.FRAME_BURST, 200),
+    defaultRetentionDays: env.MESSAGE_RETENTION_DAYS === undefined || env.MESSAGE_RETENTION_DAYS === "" ? null : intVar(env.MESSAGE_RETENTION_DAYS, 0) || null,
   };
 }

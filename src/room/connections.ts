@@ -9,6 +9,7 @@
 import type { Connection } from "partyserver";
 import { CloseCodes, type ServerFrame } from "../protocol";
 import { type BucketConfig, TokenBuckets } from "./rate-limit";
+import { log } from "../ops/log";
 
 export interface SocketState {
   userId: string;
@@ -43,6 +44,8 @@ export function sendRaw(connection: RoomConnection, text: string): void {
 }
 
 export function closeQuietly(connection: RoomConnection, code: number, reason: string): void {
+  // Reasons are fixed strings chosen by the server, never user input.
+  log("info", "close", { conn: connection.id, code, reason, by: "server" });
   try {
     connection.close(code, reason);
   } catch {

@@ -19,6 +19,7 @@ import {
   fail,
   ok,
   type Result,
+  type RoomSettings,
   type SendMessageBody,
 } from "../protocol";
 import type { RoomLimits } from "./config";
@@ -43,6 +44,13 @@ export interface RoomMeta {
   held: boolean;
   /** Purged except what user holds keep. */
   partiallyPurged?: boolean;
+  /** The room's own message retention in days; null or absent: the deployment default. */
+  retentionDays?: number | null;
+  /**
+   * Everything up to this seq was trimmed by retention: messages are tombstones,
+   * other events are gone. A resume from before it cannot be replayed.
+   */
+  trimmedThrough?: number;
 }
 
 /** Who is asking: a user, and whether their token makes them a deployment admin. */
@@ -65,6 +73,7 @@ export interface Effects {
 }
 
 const utf8 = new TextEncoder();
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 export class RoomCore {
   readonly log: EventLog;
@@ -439,6 +448,105 @@ export class RoomCore {
     return { destroyed, roomPurged, next: remaining > 0 || (meta.deletedTs !== null && !meta.purged) ? now + this.limits.holdRecheckMs : null };
   }
 
+  // ---- Retention --------------------------------------------------------------
+
+  /** Days that apply here (the room's own, else the deployment default), or null: forever. */
+  get retentionDays(): number | null {
+    return this.#meta?.retentionDays ?? this.limits.defaultRetentionDays;
+  }
+
+  /** Events up to this seq were trimmed; resumes from before it get `too_far_behind`. */
+  get trimmedThrough(): number {
+    return this.#meta?.trimmedThrough ?? 0;
+  }
+
+  settings(userId: string): Result<RoomSettings> {
+    const member = this.requireMember(userId);
+    if (!member.ok) return member;
+    return ok(this.#settings());
+  }
+
+  /** Owners and admins of the room, and deployment admins, set its retention. */
+  setRetention(actor: Actor, days: number | null): Result<RoomSettings> {
+    const role = this.requireMember(actor.userId);
+    if (!role.ok && !(actor.admin && role.error.code === "not_member")) return role;
+    if (!actor.admin && !(role.ok && (role.value === "owner" || role.value === "admin"))) {
+      return fail("forbidden", "only owners and admins may change the room's retention");
+    }
+    const ts = this.log.now();
+    this.#setMeta({ retentionDays: days });
+    this.#audit(actor.userId, "retention_changed", null, days === null ? "default" : `${days} days`, ts);
+    this.effects.scheduleFlush();
+    // A shorter retention may already have something to trim.
+    this.effects.scheduleAt(Date.now());
+    return ok(this.#settings());
+  }
+
+  #settings(): RoomSettings {
+    return { roomId: this.roomId, retentionDays: this.#meta?.retentionDays ?? null, effectiveRetentionDays: this.retentionDays };
+  }
+
+  /**
+   * Trims up to `batch` events older than the retention: messages become
+   * tombstones (`expired`, no content, no attachments; their slot, id, sender
+   * and time stay, so history and unread counts keep their shape), every other
+   * event below the trim point is dropped. Content goes through the purge
+   * queue, so a legal hold on the sender keeps it out of reach rather than
+   * destroyed; a held room is not trimmed at all. The head event is never
+   * dropped: the next seq is derived from it. Returns how many messages were
+   * trimmed and when to look again (soon if a batch was full, else when the
+   * oldest remaining event expires).
+   */
+  trimExpired(now: number, batch: number): { trimmed: number; next: number | null } {
+    const meta = this.#meta;
+    const days = this.retentionDays;
+    if (!meta || meta.held || meta.deletedTs !== null || days === null) return { trimmed: 0, next: null };
+    const retentionMs = days * DAY_MS;
+    const cutoff = now - retentionMs;
+    const from = this.trimmedThrough;
+    const head = this.log.head;
+    // ts never decreases with seq: the first event at or after the cutoff bounds the range (events_ts, O(log n)).
+    const firstKept = this.sql.exec<{ seq: number }>("SELECT seq FROM events WHERE ts >= ? ORDER BY ts, seq LIMIT 1", cutoff).toArray()[0]?.seq ?? head + 1;
+    const below = Math.min(firstKept, head);
+    const seqs = this.sql.exec<{ seq: number }>("SELECT seq FROM events WHERE seq > ? AND seq < ? ORDER BY seq LIMIT ?", from, below, batch).toArray();
+    let trimmed = 0;
+    if (seqs.length > 0) {
+      const last = seqs[seqs.length - 1]!.seq;
+      const range = "seq > ? AND seq <= ?";
+      this.sql.exec(
+        `INSERT INTO purge_queue (msg_id, sender, content, reason, queued_ts)
+         SELECT msg_id, actor, content, 'expired', ? FROM events
+         WHERE ${range} AND type = 'message' AND deleted_ts IS NULL AND content IS NOT NULL AND content <> ''`,
+        now,
+        from,
+        last,
+      );
+      const withMedia = this.sql
+        .exec<{ seq: number }>(`SELECT seq FROM events WHERE ${range} AND type = 'message' AND deleted_ts IS NULL AND data IS NOT NULL`, from, last)
+        .toArray();
+      for (const row of withMedia) this.media.markMessageRemoved(row.seq);
+      trimmed = this.sql
+        .exec<{ n: number }>(`SELECT count(*) AS n FROM events WHERE ${range} AND type = 'message' AND deleted_ts IS NULL`, from, last)
+        .one().n;
+      this.sql.exec(
+        `UPDATE events SET content = NULL, data = NULL, deleted_ts = ?, deleted_by = NULL WHERE ${range} AND type = 'message' AND deleted_ts IS NULL`,
+        now,
+        from,
+        last,
+      );
+      this.sql.exec(`DELETE FROM events WHERE ${range} AND type <> 'message'`, from, last);
+      this.#setMeta({ trimmedThrough: last });
+      // The purge queue and removed media are emptied by the alarm.
+      this.effects.scheduleAt(Date.now());
+      if (seqs.length === batch) return { trimmed, next: now + 1_000 };
+    }
+    // The oldest event that may still expire (never the head, which is never trimmed).
+    const oldest = this.sql
+      .exec<{ ts: number }>("SELECT ts FROM events WHERE seq > ? AND seq < ? ORDER BY seq LIMIT 1", this.trimmedThrough, head)
+      .toArray()[0];
+    return { trimmed, next: oldest ? Math.max(now + 1_000, oldest.ts + retentionMs + 1) : null };
+  }
+
   #queuePurge(messageId: string, sender: string, content: string, reason: string, ts: number): void {
     if (!content) return;
     this.sql.exec(
@@ -606,6 +714,8 @@ function readMeta(sql: SqlStorage): RoomMeta | null {
     purged: map.get("purged") === true,
     held: map.get("held") === true,
     partiallyPurged: map.get("partiallyPurged") === true,
+    retentionDays: (map.get("retentionDays") as number | null | undefined) ?? null,
+    trimmedThrough: Number(map.get("trimmedThrough") ?? 0),
   };
 }
 

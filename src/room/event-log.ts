@@ -217,7 +217,9 @@ export function toMessage(roomId: string, row: EventRow): Message {
     // A tombstone: no content and no attachments (their files are deleted with it).
     message.content = "";
     message.deleted = true;
-    message.deletedBy = row.deleted_by ?? "";
+    // No deleter: trimmed by the room's retention, not deleted by anyone.
+    if (row.deleted_by === null) message.expired = true;
+    else message.deletedBy = row.deleted_by;
     message.deletedTs = iso(row.deleted_ts);
     return message;
   }

@@ -7,6 +7,7 @@ import {
   ClientFrame,
   CloseCodes,
   type ErrorBody,
+  type ErrorCode,
   type Message,
   PROTOCOL_VERSION,
   type Position,
@@ -17,6 +18,7 @@ import {
 import type { RoomCore } from "./core";
 import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
 import { forwardCursor, latestCursor } from "./history";
+import { log } from "../ops/log";
 
 /** Replays are sent in slices so one resume does not hold a huge array in memory. */
 const REPLAY_SLICE = 500;
@@ -38,7 +40,13 @@ export interface FrameActions {
   markRead(userId: string, seq: number): ErrorBody | null;
   /** The room's one send path (sending.ts): asynchronous, as it asks the user's cross-room bucket. */
   send(userId: string, body: SendMessageBody): Promise<Result<{ message: Message; duplicate: boolean }>>;
+  /** A send was answered: stored (code null) or refused; `startedAt` is when its frame arrived. */
+  sendAnswered?(code: ErrorCode | null, startedAt: number, connectionId: string): void;
+  /** A `hello` with a position was answered: replayed `replayed` events, or told to resync. */
+  resumed?(outcome: ResumeOutcome, replayed: number, connectionId: string): void;
 }
+
+export type ResumeOutcome = "replayed" | "too_far_behind" | "epoch_changed";
 
 export function handleFrame(
   core: RoomCore,
@@ -52,18 +60,18 @@ export function handleFrame(
   // Before any parsing: a client flooding frames costs the room one counter per frame,
   // and is cut off, so it cannot queue work in front of everyone else.
   if (!sockets.frameBudget.take(connection.id).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
-  if (typeof raw !== "string") return sendError(connection, null, { code: "invalid_request", message: "frames must be JSON text" });
+  if (typeof raw !== "string") return sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" });
   if (raw.length > maxFrameBytes(core)) return closeQuietly(connection, CloseCodes.tooLarge, "frame too large");
 
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    return sendError(connection, null, { code: "invalid_request", message: "frame is not valid JSON" });
+    return sendError(core, connection, null, { code: "invalid_request", message: "frame is not valid JSON" });
   }
   const parsed = ClientFrame.safeParse(json);
   if (!parsed.success) {
-    return sendError(connection, reqIdOf(json), {
+    return sendError(core, connection, reqIdOf(json), {
       code: "invalid_request",
       message: `invalid frame: ${parsed.error.issues[0]?.message ?? "unknown shape"}`,
     });
@@ -75,16 +83,16 @@ export function handleFrame(
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   switch (frame.type) {
     case "hello":
-      hello(core, sockets, connection, state.userId, frame.protocol, frame.after);
+      hello(core, sockets, actions, connection, state.userId, frame.protocol, frame.after);
       if (sockets.get(connection)?.live) actions.live(state.userId);
       return;
     case "typing": {
       const error = actions.typing(state.userId);
-      return error ? sendError(connection, null, error) : undefined;
+      return error ? sendError(core, connection, null, error) : undefined;
     }
     case "read": {
       const error = actions.markRead(state.userId, frame.seq);
-      return error ? sendError(connection, null, error) : undefined;
+      return error ? sendError(core, connection, null, error) : undefined;
     }
     case "progress":
       if (state.live && frame.seq > state.acked) sockets.set(connection, { ...state, acked: Math.min(frame.seq, core.log.head), since: Date.now() });
@@ -93,8 +101,13 @@ export function handleFrame(
       return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
     case "send":
       return actions.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments }).then((result) => {
-        if (!result.ok) return sendError(connection, frame.reqId, result.error);
-        return send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
+        if (!result.ok) {
+          sendError(core, connection, frame.reqId, result.error);
+          return actions.sendAnswered?.(result.error.code, now, connection.id);
+        }
+        send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
+        // A retried clientId stored nothing: it is not a second accepted message.
+        return result.value.duplicate ? undefined : actions.sendAnswered?.(null, now, connection.id);
       });
   }
 }
@@ -103,14 +116,22 @@ export function handleFrame(
  * Brings a socket up to date and makes it live. Replay and the switch to live
  * happen in one synchronous step, so no event can fall between them.
  */
-function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection, userId: string, protocol: number, after: Position | undefined): void {
+function hello(
+  core: RoomCore,
+  sockets: LiveSockets,
+  actions: FrameActions,
+  connection: RoomConnection,
+  userId: string,
+  protocol: number,
+  after: Position | undefined,
+): void {
   if (protocol !== PROTOCOL_VERSION) {
-    sendError(connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
+    sendError(core, connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
     return closeQuietly(connection, CloseCodes.unsupportedProtocol, "unsupported protocol");
   }
   const member = core.requireMember(userId);
   if (!member.ok) {
-    sendError(connection, null, member.error);
+    sendError(core, connection, null, member.error);
     const code = member.error.code === "room_deleted" ? CloseCodes.roomDeleted : CloseCodes.notMember;
     return closeQuietly(connection, code, member.error.code);
   }
@@ -120,19 +141,26 @@ function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection,
     const behind = head - after.seq;
     if (after.epoch !== epoch || behind < 0) {
       send(connection, { type: "resync", roomId: core.roomId, reason: "epoch_changed", epoch, seq: head, historyCursor: latestCursor(head) });
-    } else if (behind > core.limits.replayCap) {
+      actions.resumed?.("epoch_changed", 0, connection.id);
+    } else if (behind > core.limits.replayCap || after.seq < core.trimmedThrough) {
+      // Too long a replay, or one reaching into history that retention trimmed (whose
+      // events are gone): the client pages history instead, which shows trimmed messages as tombstones.
       const historyCursor = forwardCursor(after.seq, head);
       send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor });
+      actions.resumed?.("too_far_behind", 0, connection.id);
     } else {
       let from = after.seq;
+      let replayed = 0;
       while (from < head) {
         const events = core.log.after(from, REPLAY_SLICE);
         if (events.length === 0) break;
         for (const event of events) {
           sendRaw(connection, JSON.stringify({ type: "event", roomId: core.roomId, epoch, seq: event.seq, event } satisfies ServerFrame));
         }
+        replayed += events.length;
         from = events[events.length - 1]!.seq;
       }
+      actions.resumed?.("replayed", replayed, connection.id);
     }
   }
   // What was replayed counts as received: the lag cap applies from here on.
@@ -140,7 +168,9 @@ function hello(core: RoomCore, sockets: LiveSockets, connection: RoomConnection,
   send(connection, { type: "live", roomId: core.roomId, epoch, seq: head });
 }
 
-function sendError(connection: RoomConnection, reqId: string | null, error: ErrorBody): void {
+/** Every error frame is logged with its code (never its message, which may quote the frame). */
+function sendError(core: RoomCore, connection: RoomConnection, reqId: string | null, error: ErrorBody): void {
+  log("info", "error", { room: core.roomId, conn: connection.id, transport: "ws", code: error.code });
   send(connection, { type: "error", reqId, error });
 }
 

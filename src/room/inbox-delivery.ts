@@ -20,6 +20,7 @@ import type { RoomCore } from "./core";
 import type { OutboxEntry } from "./outbox";
 import { type RoomSummaryForUser, preview } from "./summary";
 import type { PushJob } from "../push/consumer";
+import { errorText, log } from "../ops/log";
 
 export type InboxEntry = Extract<OutboxEntry, { op: "inbox" }>;
 export type PushEntry = Extract<OutboxEntry, { op: "push" }>;
@@ -93,7 +94,7 @@ export async function deliverNotices(byUser: Map<string, InboxNotice[]>, inboxOf
       await inboxOf(userId).notify(notices);
       return true;
     } catch (error) {
-      console.warn(JSON.stringify({ event: "inbox_notify_failed", user: userId, error: String(error) }));
+      log("warn", "inbox_notify_failed", { user: userId, error: errorText(error) });
       return false;
     }
   });

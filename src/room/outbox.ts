@@ -9,6 +9,7 @@
  * an update.
  */
 import type { InboxKind, Role, RoomKind } from "../protocol";
+import { errorText, log } from "../ops/log";
 
 export type OutboxEntry =
   | {
@@ -58,11 +59,14 @@ export class Outbox {
 
   put(key: string, entry: OutboxEntry): void {
     this.#version += 1;
+    // queued_ts stays at the first unwritten change: the lag is measured from the oldest one.
     this.sql.exec(
-      "INSERT INTO outbox (key, payload, version) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, version = excluded.version",
+      `INSERT INTO outbox (key, payload, version, queued_ts) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET payload = excluded.payload, version = excluded.version`,
       key,
       JSON.stringify(entry),
       this.#version,
+      Date.now(),
     );
   }
 
@@ -98,16 +102,16 @@ export class Outbox {
     attempt: number,
     deliverInbox?: (entries: Extract<OutboxEntry, { op: "inbox" | "push" }>[]) => Promise<boolean[]>,
     refresh: (entry: OutboxEntry) => OutboxEntry = (entry) => entry,
-  ): Promise<{ ok: boolean; more: boolean }> {
+  ): Promise<{ ok: boolean; more: boolean; d1LagMs: number | null }> {
     const read = this.sql
-      .exec<{ key: string; payload: string; version: number }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
+      .exec<{ key: string; payload: string; version: number; queued_ts: number | null }>("SELECT * FROM outbox ORDER BY version LIMIT ?", MAX_ROWS_PER_FLUSH)
       .toArray()
       .map((row) => {
         const stored = JSON.parse(row.payload) as OutboxEntry;
         const entry = refresh(stored);
         return { ...row, entry, refreshed: entry !== stored };
       });
-    if (read.length === 0) return { ok: true, more: false };
+    if (read.length === 0) return { ok: true, more: false, d1LagMs: null };
     // A refreshed row speaks for the room as it is now, so it goes after the rows
     // written since it was (a member's "joined" notice before the activity that follows it).
     const rows = [...read.filter((row) => !row.refreshed), ...read.filter((row) => row.refreshed)];
@@ -119,12 +123,18 @@ export class Outbox {
     const inboxRows = rows.filter((row) => isDelivery(row.entry.op));
     const done: typeof rows = [];
     let ok = true;
+    let d1LagMs: number | null = null;
     if (d1Rows.length > 0) {
       try {
         await db.batch(d1Rows.flatMap((row) => statementsFor(db, row.entry)));
         done.push(...d1Rows);
+        // The clock has moved on with the batch's I/O: this is when D1 had the rows.
+        const now = Date.now();
+        // One figure per flush, its oldest change: what the index's readers wait for at worst.
+        const oldest = Math.min(...d1Rows.map((row) => row.queued_ts ?? now));
+        d1LagMs = Math.max(0, now - oldest);
       } catch (error) {
-        console.warn(JSON.stringify({ event: "outbox_flush_failed", attempt, rows: d1Rows.length, error: String(error) }));
+        log("warn", "outbox_flush_failed", { attempt, rows: d1Rows.length, error: errorText(error) });
         ok = false;
       }
     }
@@ -135,7 +145,7 @@ export class Outbox {
       try {
         delivered = await deliverInbox(inboxRows.map((row) => row.entry as Extract<OutboxEntry, { op: "inbox" | "push" }>));
       } catch (error) {
-        console.warn(JSON.stringify({ event: "inbox_delivery_failed", attempt, rows: inboxRows.length, error: String(error) }));
+        log("warn", "inbox_delivery_failed", { attempt, rows: inboxRows.length, error: errorText(error) });
       }
       inboxRows.forEach((row, i) => {
         if (delivered[i] === true) done.push(row);
@@ -144,7 +154,7 @@ export class Outbox {
     }
     // A row rewritten while D1 was answering has a newer version: it stays for the next flush.
     for (const row of done) this.sql.exec("DELETE FROM outbox WHERE key = ? AND version = ?", row.key, row.version);
-    return { ok, more: !ok || this.pending > 0 };
+    return { ok, more: !ok || this.pending > 0, d1LagMs };
   }
 }
 

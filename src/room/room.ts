@@ -43,6 +43,8 @@ import { type CrossRoomBucket, sendThroughLimits } from "./sending";
 import { FrameQueues } from "./frame-queue";
 import { acquireLease, releaseLease } from "../user/leases";
 import * as uploads from "./uploads";
+import { Metrics, type MetricsSnapshot, metricsSink } from "../ops/metrics";
+import { configureLogs, errorText, log } from "../ops/log";
 
 const USER_HEADER = "x-chat-user";
 const TOKEN_EXP_HEADER = "x-chat-token-exp";
@@ -56,6 +58,10 @@ const TYPING_MIN_INTERVAL_MS = 2_000;
 const EPHEMERAL_DROP_LAG = 50;
 /** How soon a failed R2 delete is tried again. */
 const MEDIA_RETRY_MS = 60_000;
+/** Events trimmed by retention per alarm run: small enough not to hold the room up. */
+const RETENTION_BATCH = 500;
+/** Where the room keeps its figures between instances (sync KV, written by the alarm). */
+const METRICS_KEY = "__metrics";
 
 export class Room extends Server<Env> {
   static override options = { hibernate: true };
@@ -73,9 +79,12 @@ export class Room extends Server<Env> {
   #flushAttempt = 0;
   /** When the alarm is set for (a cache of storage's; null: none or unknown). */
   #alarmAt: number | null = null;
+  /** This room's operational figures (src/ops/metrics.ts); saved by the alarm, so eviction keeps most of them. */
+  readonly metrics: Metrics;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    configureLogs(env);
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
     this.media = mediaConfig(env);
@@ -92,6 +101,9 @@ export class Room extends Server<Env> {
         }
       },
     });
+    this.metrics = new Metrics(this.core.roomId, metricsSink(env));
+    const saved = ctx.storage.kv.get<MetricsSnapshot>(METRICS_KEY);
+    if (saved) this.metrics.restore(saved);
     this.sockets = new LiveSockets(() => this.getConnections<SocketState>(), {
       perSecond: this.core.limits.framesPerSecond,
       burst: this.core.limits.frameBurst,
@@ -106,6 +118,12 @@ export class Room extends Server<Env> {
       typing: (userId) => this.#typing(userId),
       markRead: (userId, seq) => this.#markRead(userId, seq),
       send: (userId, body) => sendThroughLimits(this.core, userId, body, this.userLimitsOf),
+      sendAnswered: (code, startedAt) => this.#sendAnswered(code, Date.now() - startedAt, "ws"),
+      resumed: (outcome, replayed, conn) => {
+        this.metrics.count("resumes", outcome);
+        if (outcome === "replayed") this.metrics.observe("replay_events", replayed);
+        log("info", "resume", { room: this.core.roomId, conn, outcome, replayed });
+      },
     };
     void ctx.blockConcurrencyWhile(async () => {
       this.#alarmAt = await ctx.storage.getAlarm();
@@ -115,6 +133,24 @@ export class Room extends Server<Env> {
   }
 
   // ---- RPC, called by the Worker after it has authenticated the user -------
+
+  /** Health checks (src/ops/health.ts): proves a room object can be reached and answers. */
+  ping(): "pong" {
+    return "pong";
+  }
+
+  /** This room's figures since it was created, for GET /api/admin/stats (admins only, checked by the Worker). */
+  stats(): MetricsSnapshot & { roomId: string; liveConnections: number } {
+    return { roomId: this.core.roomId, liveConnections: this.ctx.getWebSockets().length, ...this.metrics.snapshot() };
+  }
+
+  settings(userId: string) {
+    return this.core.settings(userId);
+  }
+
+  setRetention(actor: Actor, retentionDays: number | null) {
+    return this.core.setRetention(actor, retentionDays);
+  }
 
   create(userId: string, privacy?: PrivacySettings) {
     return this.core.create(userId, privacy);
@@ -172,7 +208,10 @@ export class Room extends Server<Env> {
   }
 
   async sendMessage(userId: string, body: SendMessageBody): Promise<Result<Message>> {
+    const started = Date.now();
     const result = await sendThroughLimits(this.core, userId, body, this.userLimitsOf);
+    if (!result.ok) this.#sendAnswered(result.error.code, Date.now() - started, "http");
+    else if (!result.value.duplicate) this.#sendAnswered(null, Date.now() - started, "http");
     return result.ok ? ok(result.value.message) : result;
   }
 
@@ -184,6 +223,21 @@ export class Room extends Server<Env> {
     return [...this.getConnections<SocketState>(userTag(userId))].filter((c) => c.readyState === WebSocket.OPEN).map((c) => c.id);
   }
 
+  /**
+   * Metrics for an answered send. `ms` is the room's own time from receipt to
+   * answer; a Worker's clock moves only on I/O, so it reads near 0 unless the
+   * room waited (the Worker's http_ms and clients see the whole round trip).
+   */
+  #sendAnswered(code: string | null, ms: number, transport: "ws" | "http"): void {
+    if (code === null) {
+      this.metrics.count("messages_accepted");
+      this.metrics.observe("send_ack_ms", ms, transport);
+      return;
+    }
+    // The refusal itself is logged where it is answered: frames.ts for sockets, the Worker for HTTP.
+    this.metrics.count("messages_refused", code);
+  }
+
   history(userId: string, req: HistoryRequest) {
     return this.core.history(userId, req);
   }
@@ -193,11 +247,22 @@ export class Room extends Server<Env> {
   }
 
   deleteMessage(actor: Actor, messageId: string) {
-    return this.core.deleteMessage(actor, messageId);
+    const before = this.core.log.findMessage(messageId)?.deleted_ts ?? null;
+    const result = this.core.deleteMessage(actor, messageId);
+    if (result.ok && before === null) {
+      this.metrics.count("deletions", "message");
+      log("info", "deletion", { room: this.core.roomId, kind: "message", messageId, by: actor.userId, admin: actor.admin === true });
+    }
+    return result;
   }
 
   deleteRoom(actor: Actor) {
-    return this.core.deleteRoom(actor);
+    const result = this.core.deleteRoom(actor);
+    if (result.ok) {
+      this.metrics.count("deletions", "room");
+      log("info", "deletion", { room: this.core.roomId, kind: "room", by: actor.userId, admin: actor.admin === true });
+    }
+    return result;
   }
 
   restoreRoom(actor: Actor) {
@@ -226,6 +291,7 @@ export class Room extends Server<Env> {
   setHold(adminId: string, held: boolean): Result<{ roomId: string; held: boolean }> {
     if (!this.core.meta) return fail("room_not_found", `room ${this.core.roomId} does not exist`);
     this.core.setHold(adminId, held);
+    log("info", "hold", { room: this.core.roomId, held, by: adminId });
     return ok({ roomId: this.core.roomId, held });
   }
 
@@ -370,14 +436,29 @@ export class Room extends Server<Env> {
     const exp = Number(ctx.request.headers.get(TOKEN_EXP_HEADER)) || null;
     this.sockets.set(connection, { userId, live: false, acked: 0, since: Date.now(), exp });
     this.#scheduleAlarm(Math.min(Date.now() + SWEEP_MS, exp ?? Number.MAX_SAFE_INTEGER));
+    const live = this.ctx.getWebSockets().length;
+    this.metrics.count("connections_opened");
+    this.metrics.observe("live_connections", live);
+    log("info", "connect", { room: this.core.roomId, conn: connection.id, user: userId, live });
   }
 
-  override onClose(connection: Connection<SocketState>): void {
+  override onClose(connection: Connection<SocketState>, code: number): void {
     this.#gone(connection);
+    this.#closed(connection, code);
   }
 
-  override onError(connection: Connection<SocketState>): void {
+  override onError(connection: Connection<SocketState>, error: unknown): void {
     this.#gone(connection);
+    log("warn", "error", { room: this.core.roomId, conn: connection.id, code: "socket_error", error: errorText(error) });
+    this.#closed(connection, 1006);
+  }
+
+  #closed(connection: RoomConnection, code: number): void {
+    // The closing socket may still be listed while its close handler runs.
+    const live = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).length;
+    this.metrics.count("connections_closed", String(code));
+    this.metrics.observe("live_connections", live);
+    log("info", "close", { room: this.core.roomId, conn: connection.id, code, live });
   }
 
   /** A socket is gone (closed, errored or swept): presence learns of it once. */
@@ -429,7 +510,7 @@ export class Room extends Server<Env> {
 
   /** Never let one frame take the room down; the client learns its request failed. */
   #frameFailed(connection: Connection<SocketState>, error: unknown): void {
-    console.error(JSON.stringify({ event: "frame_failed", room: this.core.roomId, error: String(error) }));
+    log("error", "frame_failed", { room: this.core.roomId, conn: connection.id, error: errorText(error) });
     try {
       connection.send(JSON.stringify({ type: "error", reqId: null, error: { code: "internal", message: "internal error" } }));
     } catch {
@@ -441,7 +522,8 @@ export class Room extends Server<Env> {
 
   #publish(event: RoomEvent): void {
     const frame = { type: "event", roomId: this.core.roomId, epoch: this.core.epoch, seq: event.seq, event } as const;
-    this.sockets.broadcast(frame, event.seq, this.core.limits.lagCap);
+    const delivered = this.sockets.broadcast(frame, event.seq, this.core.limits.lagCap);
+    if (event.type === "message") this.metrics.observe("fanout", delivered);
   }
 
   #revoke(userId: string): void {
@@ -473,14 +555,28 @@ export class Room extends Server<Env> {
     });
     const presenceDue = this.presence.flushDue(now);
     if (presenceDue !== null) this.#scheduleAlarm(presenceDue);
+    this.#trimExpired(now);
     await this.#purge();
     if (this.core.outbox.pending > 0) {
       const result = await this.core.outbox.flush(this.indexDb, this.#flushAttempt, (entries) => this.#deliverInbox(entries), (entry) => this.core.latestOutboxEntry(entry));
       this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
+      if (result.d1LagMs !== null) this.metrics.observe("outbox_lag_ms", result.d1LagMs);
+      if (!result.ok) this.metrics.count("outbox_failures");
       if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
     }
     if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
     await this.#cleanMedia();
+    if (this.metrics.takeChanged()) this.ctx.storage.kv.put(METRICS_KEY, this.metrics.snapshot());
+  }
+
+  /** Message retention: one batch per run, so a long backlog never holds the room up. */
+  #trimExpired(now: number): void {
+    const { trimmed, next } = this.core.trimExpired(now, RETENTION_BATCH);
+    if (trimmed > 0) {
+      this.metrics.count("retention_trimmed", "", trimmed);
+      log("info", "retention_trimmed", { room: this.core.roomId, trimmed, through: this.core.trimmedThrough });
+    }
+    if (next !== null) this.#scheduleAlarm(next);
   }
 
   /** Orphan uploads past their time, stale multipart uploads, and deletions R2 refused before. */
@@ -489,7 +585,7 @@ export class Room extends Server<Env> {
     try {
       await sweepOrphans(this.core.media, this.env.MEDIA, now, this.media.orphanTtlMs);
     } catch (error) {
-      console.error(JSON.stringify({ event: "media_cleanup_failed", room: this.core.roomId, error: String(error) }));
+      log("error", "media_cleanup_failed", { room: this.core.roomId, error: errorText(error) });
     }
     const oldest = this.core.media.oldestUnattached();
     if (oldest !== null) this.#scheduleAlarm(Math.max(now + 1000, oldest + this.media.orphanTtlMs));
@@ -510,9 +606,11 @@ export class Room extends Server<Env> {
     if (!queue || jobs.length === 0) return true;
     try {
       for (let i = 0; i < jobs.length; i += 100) await queue.sendBatch(jobs.slice(i, i + 100).map((body) => ({ body })));
+      this.metrics.count("push_enqueued", "", jobs.length);
       return true;
     } catch (error) {
-      console.warn(JSON.stringify({ event: "push_enqueue_failed", room: this.core.roomId, error: String(error) }));
+      this.metrics.count("push_enqueue_failures");
+      log("warn", "push_enqueue_failed", { room: this.core.roomId, jobs: jobs.length, error: errorText(error) });
       return false;
     }
   }
@@ -540,13 +638,15 @@ export class Room extends Server<Env> {
       return;
     }
     const result = this.core.purge(Date.now(), heldUsers);
+    if (result.destroyed > 0 || result.roomPurged) {
+      log("info", "purge", { room: this.core.roomId, destroyed: result.destroyed, roomPurged: result.roomPurged, heldUsers: heldUsers.size });
+    }
     if (result.roomPurged) {
-      console.log(JSON.stringify({ event: "room_purged", room: this.core.roomId }));
       try {
         await this.purgeMedia();
       } catch (error) {
         // Rows stay marked `deleting`; the media cleanup retries them.
-        console.error(JSON.stringify({ event: "media_purge_failed", room: this.core.roomId, error: String(error) }));
+        log("error", "media_purge_failed", { room: this.core.roomId, error: errorText(error) });
       }
     }
     if (result.next !== null) this.#scheduleAlarm(result.next);

@@ -113,6 +113,10 @@ const upgrades: string[] = [
     PRIMARY KEY (media_id, part_number)
   );
   `,
+  // 6: when each outbox row's oldest unwritten change was made (the D1 index's lag, for metrics).
+  `
+  ALTER TABLE outbox ADD COLUMN queued_ts INTEGER;
+  `,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -14,6 +14,7 @@ import { DurableObject } from "cloudflare:workers";
 import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom, statusOf } from "../protocol";
 import { consumeTicket, issueTicket } from "../room/tickets";
 import { acquireLease, releaseLease } from "./leases";
+import { configureLogs, log } from "../ops/log";
 
 /** How often an inbox with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
@@ -22,7 +23,7 @@ const HEARTBEAT_TIMEOUT_MS = 75_000;
 
 interface Attachment {
   userId: string;
-  /** Names the socket's lease in the user's UserLimits (the connection cap). */
+  /** Names the socket: its lease in the user's UserLimits (the connection cap), and in logs. */
   id?: string;
   since: number;
   /** When the token the socket was opened with expires (ms): it is closed then (4401). */
@@ -47,6 +48,7 @@ export class Inbox extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    configureLogs(env);
     this.sql = ctx.storage.sql;
     this.sql.exec(schema);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
@@ -123,6 +125,7 @@ export class Inbox extends DurableObject<Env> {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ userId, id, since: Date.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
+    log("info", "connect", { inbox: userId, conn: id, live: this.ctx.getWebSockets().length });
     send(server, { type: "inbox_state", rooms: this.rooms() });
     await this.#scheduleSweep(spent?.tokenExp ?? null);
     return new Response(null, { status: 101, webSocket: client });
@@ -149,6 +152,8 @@ export class Inbox extends DurableObject<Env> {
   }
 
   override webSocketClose(ws: WebSocket, code: number): void {
+    const attachment = ws.deserializeAttachment() as Attachment | null;
+    log("info", "close", { inbox: attachment?.userId, conn: attachment?.id, code });
     this.#release(ws);
     // Never echo 1005/1006/1015: workerd throws on them.
     try {

@@ -566,6 +566,19 @@ const ROWS: Row[] = [
     request: (c) => ({ method: "PUT", path: `${r(c)}/members/${IDS.bystander}/role`, body: { role: "admin" } }),
     expect: { ...membersOnly(FB), owner: "200", admin: "200" },
   },
+  // ---- room settings ----
+  {
+    op: "read the room's settings",
+    route: "GET /api/rooms/{roomId}/settings",
+    request: (c) => ({ method: "GET", path: `${r(c)}/settings` }),
+    expect: membersOnly("200"),
+  },
+  {
+    op: "set the room's retention",
+    route: "PATCH /api/rooms/{roomId}/settings",
+    request: (c) => ({ method: "PATCH", path: `${r(c)}/settings`, body: { retentionDays: 3650 } }),
+    expect: { ...membersOnly(FB), owner: "200", roomAdmin: "200", admin: "200" },
+  },
   // ---- the caller's rooms ----
   {
     op: "create a room",
@@ -629,6 +642,13 @@ const ROWS: Row[] = [
     route: "GET /api/admin/audit",
     room: "none",
     request: () => ({ method: "GET", path: "/api/admin/audit?limit=5" }),
+    expect: adminOnly("200"),
+  },
+  {
+    op: "read the running instance's figures",
+    route: "GET /api/admin/stats",
+    room: "none",
+    request: () => ({ method: "GET", path: "/api/admin/stats?limit=5" }),
     expect: adminOnly("200"),
   },
   {

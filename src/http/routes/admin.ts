@@ -9,6 +9,7 @@ import { auditStatement, listHolds, placeHold, readAudit, releaseHold, roomsEver
 import type { AppEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { bearer, errorResponses, json, roomStub } from "./shared";
+import { log } from "../../ops/log";
 
 export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.get("identity").admin) throw new ApiError("forbidden", "deployment admins only");
@@ -57,9 +58,10 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
       if ("roomId" in body) {
         // The room is the source of truth for its own purges: tell it first.
         unwrap(await roomStub(c.env, body.roomId).setHold(admin, true));
-        return c.json(await placeHold(c.env.DB, "room", body.roomId, reason, admin), 201);
       }
-      return c.json(await placeHold(c.env.DB, "user", body.userId, reason, admin), 201);
+      const hold = "roomId" in body ? await placeHold(c.env.DB, "room", body.roomId, reason, admin) : await placeHold(c.env.DB, "user", body.userId, reason, admin);
+      log("info", "hold", { req: c.get("requestId"), holdId: hold.holdId, kind: hold.kind, target: hold.target, held: true, by: admin });
+      return c.json(hold, 201);
     },
   );
 
@@ -88,6 +90,7 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
       const admin = c.get("identity").userId;
       const hold = await releaseHold(c.env.DB, c.req.valid("param").holdId, admin);
       if (!hold) throw new ApiError("not_found", "no such hold");
+      log("info", "hold", { req: c.get("requestId"), holdId: hold.holdId, kind: hold.kind, target: hold.target, held: false, by: admin });
       if (hold.kind === "room" && !(await stillHeld(c.env.DB, "room", hold.target))) {
         unwrap(await roomStub(c.env, hold.target).setHold(admin, false));
       }
@@ -140,6 +143,7 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
         c.env.DB.prepare("DELETE FROM sync_log WHERE user_id = ?").bind(userId),
         auditStatement(c.env.DB, { actor: admin, action: "user_erased", roomId: null, target: userId, detail: `${rooms.length} rooms, ${messages} messages`, ts: Date.now() }),
       ]);
+      log("info", "deletion", { req: c.get("requestId"), kind: "user_erased", target: userId, rooms: rooms.length, messages, by: admin });
       return c.json({ userId, rooms: rooms.length, messages }, 200);
     },
   );
