@@ -53,6 +53,20 @@ export async function user(userId: string) {
   };
 }
 
+const openSockets = new Set<TestSocket>();
+
+/**
+ * Closes every socket a test file left open, and waits for the room to hear
+ * it: a close handled only as the file's worker shuts down gives back its
+ * connection lease after vitest has stopped answering (EnvironmentTeardownError).
+ */
+export async function closeOpenSockets(): Promise<void> {
+  const open = [...openSockets];
+  for (const socket of open) socket.close();
+  await Promise.all(open.map((socket) => socket.waitClosed(2000).catch(() => undefined)));
+  if (open.length > 0) await new Promise((r) => setTimeout(r, 100));
+}
+
 /** A WebSocket opened through the Worker with a fresh connect ticket, collecting parsed frames. */
 export class TestSocket {
   readonly frames: ServerFrame[] = [];
@@ -65,6 +79,7 @@ export class TestSocket {
   #pings = 0;
 
   constructor(readonly ws: WebSocket) {
+    openSockets.add(this);
     ws.addEventListener("message", (e) => {
       if (typeof e.data !== "string") {
         this.invalid.push({ data: e.data, error: "binary frame from server" });
@@ -81,6 +96,7 @@ export class TestSocket {
       this.#wake();
     });
     ws.addEventListener("close", (e) => {
+      openSockets.delete(this);
       this.closed = { code: e.code, reason: e.reason };
       this.#wake();
     });

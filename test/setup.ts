@@ -1,5 +1,7 @@
 import { applyD1Migrations, env } from "cloudflare:test";
 import type { D1Migration } from "cloudflare:test";
+import { afterAll } from "vitest";
+import { closeOpenSockets } from "./helpers";
 
 declare global {
   namespace Cloudflare {
@@ -10,3 +12,5 @@ declare global {
 }
 
 await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+
+afterAll(closeOpenSockets);
