@@ -44,6 +44,9 @@ export function sendRaw(connection: RoomConnection, text: string): void {
 }
 
 export function closeQuietly(connection: RoomConnection, code: number, reason: string): void {
+  // Once: a flooding client's frames keep arriving after its close, and a log
+  // line for each (20,000 in the flood test) stalled the whole local runtime.
+  if (connection.readyState === WebSocket.CLOSING || connection.readyState === WebSocket.CLOSED) return;
   // Reasons are fixed strings chosen by the server, never user input.
   log("info", "close", { conn: connection.id, code, reason, by: "server" });
   try {

@@ -501,6 +501,8 @@ export class Room extends Server<Env> {
   readonly #frameQueues = new FrameQueues();
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
+    // The server already closed it (a flood, a kick): what the client still sends is not read.
+    if (connection.readyState !== WebSocket.OPEN) return;
     const handle = () => handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
     const onError = (error: unknown) => this.#frameFailed(connection, error);
     if (!this.#frameQueues.run(connection.id, handle, this.core.limits.frameBurst, onError)) {
