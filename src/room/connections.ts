@@ -43,7 +43,24 @@ export function sendRaw(connection: RoomConnection, text: string): void {
   }
 }
 
+/**
+ * Sockets this isolate closed itself (a flood, a kick, an expired token): what
+ * their clients still send is not read. A flooder's frames keep coming after
+ * its 4029, and reading each one cost everyone else's delivery latency.
+ */
+const closedByServer = new Set<string>();
+
+export function closedByServerSide(connection: RoomConnection): boolean {
+  return closedByServer.has(connection.id);
+}
+
+/** Its close event has arrived: nothing more will come from it. */
+export function forgetClosed(connection: RoomConnection): void {
+  closedByServer.delete(connection.id);
+}
+
 export function closeQuietly(connection: RoomConnection, code: number, reason: string): void {
+  closedByServer.add(connection.id);
   // Once: a flooding client's frames keep arriving after its close, and a log
   // line for each (20,000 in the flood test) stalled the whole local runtime.
   if (connection.readyState === WebSocket.CLOSING || connection.readyState === WebSocket.CLOSED) return;

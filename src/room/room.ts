@@ -26,7 +26,7 @@ import { type MediaConfig, mediaConfig } from "../media/config";
 import { deleteAllRoomMedia, deleteMediaForMessage, sweepOrphans } from "../media/cleanup";
 import { roomMediaPrefix } from "../media/keys";
 import { roomLimits } from "./config";
-import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, userTag } from "./connections";
+import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, closedByServerSide, forgetClosed, userTag } from "./connections";
 import { type Actor, RoomCore } from "./core";
 import { type FrameActions, handleFrame } from "./frames";
 import type { PrivacySettings } from "./members";
@@ -454,6 +454,7 @@ export class Room extends Server<Env> {
   }
 
   #closed(connection: RoomConnection, code: number): void {
+    forgetClosed(connection);
     // The closing socket may still be listed while its close handler runs.
     const live = this.ctx.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).length;
     this.metrics.count("connections_closed", String(code));
@@ -501,8 +502,7 @@ export class Room extends Server<Env> {
   readonly #frameQueues = new FrameQueues();
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
-    // The server already closed it (a flood, a kick): what the client still sends is not read.
-    if (connection.readyState !== WebSocket.OPEN) return;
+    if (closedByServerSide(connection)) return;
     const handle = () => handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
     const onError = (error: unknown) => this.#frameFailed(connection, error);
     if (!this.#frameQueues.run(connection.id, handle, this.core.limits.frameBurst, onError)) {
