@@ -84,6 +84,7 @@ export class ConversationView {
   };
   readonly #roomActions = h("div", { class: "room-actions" });
   readonly #members: MembersPanel;
+  readonly #membersToggle = h("button", { type: "button", class: "members-toggle secondary", "aria-expanded": "false" }, "Members");
   readonly #bySeq = new Map<number, MessageView>();
   readonly #byId = new Map<string, MessageView>();
   readonly #pending = new Map<string, PendingSend>();
@@ -129,6 +130,7 @@ export class ConversationView {
         { class: "conversation-head" },
         h("button", { type: "button", class: "back secondary", onclick: () => hooks.onBack() }, "Back to rooms"),
         title,
+        this.#membersToggle,
         this.#roomActions,
       ),
       this.#banner,
@@ -137,6 +139,14 @@ export class ConversationView {
     );
     this.#banner.hidden = true;
     this.#renderRoomActions();
+    // Phones have no room for the member list beside the thread: a button shows it over the thread.
+    this.#members.el.id = "members-panel";
+    this.#membersToggle.setAttribute("aria-controls", "members-panel");
+    this.#membersToggle.addEventListener("click", () => {
+      const open = this.#membersToggle.getAttribute("aria-expanded") !== "true";
+      this.#membersToggle.setAttribute("aria-expanded", String(open));
+      this.#members.el.classList.toggle("open", open);
+    });
 
     this.#olderButton.addEventListener("click", () => void this.#loadOlder());
     this.#scroller.addEventListener("scroll", () => {

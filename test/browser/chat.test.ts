@@ -283,6 +283,15 @@ describe("web client", () => {
     const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
     expect(width).toBeLessThanOrEqual(390);
     await phone.page.screenshot({ path: artifactPath("conversation-phone.png") });
+    // The member list, with presence, is one button away.
+    const members = phone.page.getByRole("complementary", { name: "Members" });
+    expect(await members.isVisible()).toBe(false);
+    await phone.page.getByRole("button", { name: "Members" }).click();
+    await members.getByText("linus").waitFor();
+    await members.getByText("online").first().waitFor();
+    await phone.page.screenshot({ path: artifactPath("members-phone.png") });
+    await phone.page.getByRole("button", { name: "Members" }).click();
+    await members.waitFor({ state: "hidden" });
     await phone.page.getByRole("button", { name: "Back to rooms" }).click();
     await nav.waitFor();
     expect(phone.errors).toEqual([]);
