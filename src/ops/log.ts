@@ -39,6 +39,7 @@ export type LogEvent =
   | "room_summary_failed"
   | "room_stats_failed"
   | "health_check_failed"
+  | "user_limits_unavailable"
   | "sync_log_trimmed";
 
 /** Keys never written, whatever their value: they could hold a credential or a user's words. */

@@ -638,12 +638,6 @@ export class RoomCore {
   }
 
   /**
-   * Records activity for the index: one outbox row per room, however many
-   * messages. New messages also go to members' sync logs, but only in rooms up
-   * to the large-room threshold: above it, one message would mean thousands of
-   * D1 rows, and members learn of activity on read (listRooms) instead.
-   */
-  /**
    * What a `putLatest` outbox row says when it is flushed: the room as it is
    * now (committed state), never older than what the row already said.
    */
@@ -676,6 +670,12 @@ export class RoomCore {
     }
   }
 
+  /**
+   * Records activity for the index: one outbox row per room, however many
+   * messages. New messages also go to members' sync logs, but only in rooms up
+   * to the large-room threshold: above it, one message would mean thousands of
+   * D1 rows, and members learn of activity on read (listRooms) instead.
+   */
   #touch(seq: number, ts: number, isMessage: boolean): void {
     const meta = this.#meta!;
     this.outbox.putLatest("room", {

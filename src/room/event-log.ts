@@ -84,10 +84,10 @@ export class EventLog {
     const data = attachments.length > 0 ? { attachments } : undefined;
     const seq = this.#append("message", sender, ts, { msgId: id, content, clientId, data });
     // Built from what was just written rather than read back: one statement less per send.
-    return toMessage(this.roomId, {
-      seq, type: "message", ts, actor: sender, msg_id: id, content, client_id: clientId ?? null,
-      data: data === undefined ? null : JSON.stringify(data), edited_ts: null, deleted_ts: null, deleted_by: null,
-    } as EventRow);
+    const message: Message = { id, roomId: this.roomId, seq, sender, content, ts: iso(ts) };
+    if (clientId !== undefined) message.clientId = clientId;
+    if (attachments.length > 0) message.attachments = attachments;
+    return message;
   }
 
   appendMembership(type: "member_joined" | "member_left", userId: string, role?: Role): RoomEvent {

@@ -18,6 +18,7 @@
  * (membership, a clientId stored meanwhile, the room's state).
  */
 import { type Message, type Result, type SendMessageBody, ok } from "../protocol";
+import { errorText, log } from "../ops/log";
 import type { RoomCore } from "./core";
 import { type Verdict, rateLimitedError } from "./rate-limit";
 
@@ -40,7 +41,7 @@ export async function sendThroughLimits(
     verdict = await bucketOf(userId).takeSend();
   } catch (error) {
     // The per-user object is out of reach: sending stays up, under the room's own limit.
-    console.warn(JSON.stringify({ event: "user_limits_unavailable", room: core.roomId, error: String(error) }));
+    log("warn", "user_limits_unavailable", { room: core.roomId, op: "take_send", error: errorText(error) });
   }
   if (verdict && !verdict.allowed) {
     core.sendBuckets.refund(userId);

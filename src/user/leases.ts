@@ -2,6 +2,7 @@
  * The connection cap's two calls, for the objects that hold sockets (rooms
  * and the inbox): a lease before the 101, a release when the socket ends.
  */
+import { errorText, log } from "../ops/log";
 import type { ErrorBody } from "../protocol";
 import type { ConnectionLease } from "./limits";
 
@@ -12,7 +13,7 @@ export async function acquireLease(env: Env, lease: ConnectionLease): Promise<Er
     decision = await env.USER_LIMITS.getByName(lease.userId).acquireConnection(lease);
   } catch (error) {
     // The per-user object is out of reach: connecting stays up, uncounted (the lease is lost, nothing leaks).
-    console.warn(JSON.stringify({ event: "user_limits_unavailable", op: "acquire_connection", error: String(error) }));
+    log("warn", "user_limits_unavailable", { user: lease.userId, op: "acquire_connection", error: errorText(error) });
     return null;
   }
   if (decision.ok) return null;
