@@ -147,7 +147,7 @@ async function openSocketOnce(spec) {
         clearTimeout(timer);
         reject(new Error(`socket ${spec.key} closed before live: ${code} ${reason}`));
       }
-      if (code === 4008) stats.cutoffs++;
+      if (code === 4008) { stats.cutoffs++; if (process.env.BENCH_DEBUG) console.error(`cut off: ${spec.key} sender=${Boolean(s.sender)} seq=${s.seq} received=${s.received} buffered=${s.ws.bufferedAmount}`); }
       else if (!s.dropping) stats.closedUnexpectedly++;
       s.live = false;
     });

@@ -6,7 +6,7 @@
 // Only 127.0.0.1 is contacted; every loop is bounded.
 import { fork, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -71,6 +71,40 @@ function descendants(pid) {
   return out;
 }
 
+/** Ports a process listens on (127.0.0.1), from /proc: its socket inodes matched to /proc/net/tcp. */
+function listeningPorts(pid) {
+  const inodes = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports = [];
+  for (const line of readFileSync(`/proc/${pid}/net/tcp`, "utf8").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || f[3] !== "0A" || !inodes.has(f[9])) continue;
+    ports.push(parseInt(f[1].split(":")[1], 16));
+  }
+  return ports;
+}
+
+/** The runtime's own HTTP socket: the listening port that answers the chat's health check. */
+async function runtimeUrl(pid) {
+  for (const port of listeningPorts(pid)) {
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const res = await fetch(`${url}/api/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok && (await res.json()).ok === true) return url;
+    } catch {
+      // the inspector, or a socket that is not HTTP
+    }
+  }
+  throw new Error("could not find the runtime's HTTP socket (set BENCH_VIA_PROXY=1 to go through wrangler's proxy)");
+}
+
 /** RSS in KiB of a process. */
 function rssKiB(pid) {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
@@ -117,8 +151,14 @@ async function startStack() {
       return false;
     }
   });
+  // Load goes straight to the runtime's own socket, not through wrangler's dev proxy (a
+  // second workerd, plus wrangler's node process, relaying every frame): deployed, the
+  // edge terminates the sockets, and the proxy cost more CPU than the room on this
+  // two-core machine, and held about six file descriptors per socket.
+  const direct = process.env.BENCH_VIA_PROXY ? null : await runtimeUrl(runtime);
   return {
-    baseUrl,
+    baseUrl: direct ?? baseUrl,
+    proxyUrl: baseUrl,
     inspector,
     pid: child.pid,
     runtimePid: runtime,
@@ -619,6 +659,7 @@ let failed = false;
 try {
   console.log(`bench (${quick ? "quick" : "full"}): starting the local stack`);
   stack = await startStack();
+  console.log(`  load goes to ${stack.baseUrl}${stack.baseUrl === stack.proxyUrl ? " (through wrangler's proxy)" : " (the runtime's own socket)"}`);
   await startWorkers(SIZES.workers);
   const steps = [
     ...SIZES.fanout.map((n) => [`fanout`, () => fanout(n), `fan-out ${n}`]),
@@ -656,6 +697,7 @@ try {
     }
   }
   stopWorkers();
+  if (process.env.BENCH_DEBUG && stack) writeFileSync("/tmp/bench-wrangler.log", stack.log());
   await stack?.stop();
 }
 results.seconds = Math.round((Date.now() - started) / 1000);

@@ -175,16 +175,23 @@ export class RoomCore {
    * retry of a stored clientId (answered with the original), attachments,
    * content, and the user's send bucket here (taken when `charge`).
    */
-  admitSend(userId: string, body: SendMessageBody, charge = true): Result<{ duplicate: Message } | { duplicate: null; attachments: Attachment[] }> {
+  admitSend(
+    userId: string,
+    body: SendMessageBody,
+    charge = true,
+    admittedAt?: number,
+  ): Result<{ duplicate: Message } | { duplicate: null; attachments: Attachment[]; head: number }> {
     const member = this.requireMember(userId);
     if (!member.ok) return member;
     if (body.clientId !== undefined) {
-      const earlier = this.log.findByClientId(userId, body.clientId);
+      const earlier =
+        admittedAt === undefined ? this.log.findByClientId(userId, body.clientId) : this.log.findByClientIdSince(userId, body.clientId, admittedAt);
       if (earlier) return ok({ duplicate: earlier });
     }
     const attachments = this.#checkAttachments(userId, body.attachments ?? []);
     if (!attachments.ok) return attachments;
-    const invalid = this.#checkContent(body.content, attachments.value.length > 0);
+    // The content cannot have changed since it was admitted; what it was checked against cannot either.
+    const invalid = admittedAt === undefined ? this.#checkContent(body.content, attachments.value.length > 0) : null;
     if (invalid) return { ok: false, error: invalid };
     // After the dedupe: a retry of a stored message costs nothing.
     if (charge) {
@@ -196,16 +203,18 @@ export class RoomCore {
         };
       }
     }
-    return ok({ duplicate: null, attachments: attachments.value });
+    return ok({ duplicate: null, attachments: attachments.value, head: this.log.head });
   }
 
   /**
    * Stores a message and publishes it. A repeated client id returns the
    * original message and stores nothing: the sender's retry after a lost ack.
-   * `charged`: admitSend already took this send from the room's bucket.
+   * `admittedAt`: admitSend already passed this send (and took it from the
+   * room's bucket) when the log's head was there; what may have changed since
+   * is checked again.
    */
-  send(userId: string, body: SendMessageBody, options: { charged?: boolean } = {}): Result<{ message: Message; duplicate: boolean }> {
-    const admitted = this.admitSend(userId, body, !options.charged);
+  send(userId: string, body: SendMessageBody, options: { admittedAt?: number } = {}): Result<{ message: Message; duplicate: boolean }> {
+    const admitted = this.admitSend(userId, body, options.admittedAt === undefined, options.admittedAt);
     if (!admitted.ok) return admitted;
     if (admitted.value.duplicate) return ok({ message: admitted.value.duplicate, duplicate: true });
     const { attachments } = admitted.value;

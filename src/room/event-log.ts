@@ -28,9 +28,20 @@ export interface EventRow extends Record<string, SqlStorageValue> {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How many recent client ids a room remembers for the re-check after a send's await. */
+const RECENT_CLIENT_IDS = 512;
+
 export class EventLog {
   #head: number;
   #lastTs: number;
+  /**
+   * Client ids of the messages this instance appended lately (sender and
+   * client id -> seq), oldest first. Every message with a client id and a seq
+   * above `#recentFloor` is in it, so "stored since seq N?" for N at or above
+   * the floor is answered without SQL.
+   */
+  #recent = new Map<string, number>();
+  #recentFloor: number;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -39,6 +50,7 @@ export class EventLog {
     this.#head = 0;
     this.#lastTs = 0;
     this.reload();
+    this.#recentFloor = this.#head;
   }
 
   /** Re-reads the head from storage (after a bulk change such as a purge). */
@@ -85,7 +97,10 @@ export class EventLog {
     const seq = this.#append("message", sender, ts, { msgId: id, content, clientId, data });
     // Built from what was just written rather than read back: one statement less per send.
     const message: Message = { id, roomId: this.roomId, seq, sender, content, ts: iso(ts) };
-    if (clientId !== undefined) message.clientId = clientId;
+    if (clientId !== undefined) {
+      message.clientId = clientId;
+      this.#remember(sender, clientId, seq);
+    }
     if (attachments.length > 0) message.attachments = attachments;
     return message;
   }
@@ -128,6 +143,25 @@ export class EventLog {
     }
     this.#head = fromSeq + count - 1;
     return { fromSeq, toSeq: this.#head, ts };
+  }
+
+  #remember(sender: string, clientId: string, seq: number): void {
+    this.#recent.set(`${sender}\u0000${clientId}`, seq);
+    if (this.#recent.size <= RECENT_CLIENT_IDS) return;
+    const [oldest, oldestSeq] = this.#recent.entries().next().value!;
+    this.#recent.delete(oldest);
+    this.#recentFloor = Math.max(this.#recentFloor, oldestSeq);
+  }
+
+  /**
+   * The message a send with this client id stored after `afterSeq`, if any:
+   * the re-check once a send's await is over, which only needs what was
+   * appended meanwhile (by this instance: an await never outlives it).
+   */
+  findByClientIdSince(sender: string, clientId: string, afterSeq: number): Message | null {
+    if (afterSeq < this.#recentFloor) return this.findByClientId(sender, clientId);
+    const seq = this.#recent.get(`${sender}\u0000${clientId}`);
+    return seq !== undefined && seq > afterSeq ? this.message(seq) : null;
   }
 
   /** The message an earlier send with this client id stored, if any. */

@@ -1,9 +1,10 @@
 /**
  * Frame order per socket. Frames are handled synchronously except a send,
- * which waits for the user's cross-room limits (one RPC); while one is in
- * flight the socket's later frames wait behind it, so its answers come in
- * the order of its frames. What waits is bounded: more frames waiting than
- * the socket's frame burst is a flood.
+ * which waits for the user's cross-room limits (one RPC). Every send starts
+ * on arrival (frames.ts), but storing and answering it, and whatever the
+ * socket's later frames do, wait here for the sends before them, so its
+ * answers come in the order of its frames. What waits is bounded: more
+ * frames waiting than the socket's frame burst is a flood.
  */
 type Handler = () => void | Promise<void>;
 

@@ -30,8 +30,7 @@ export function maxFrameBytes(core: RoomCore): number {
 
 /**
  * What frames can ask of the room beyond its core rules. A frame is handled
- * synchronously except a send, whose promise the room waits for before the
- * socket's next frame, so a socket's answers come in the order of its frames.
+ * synchronously except a send, which waits for the user's cross-room bucket.
  */
 export interface FrameActions {
   /** A socket of the user went live (presence). */
@@ -48,59 +47,58 @@ export interface FrameActions {
 
 export type ResumeOutcome = "replayed" | "too_far_behind" | "epoch_changed";
 
+/**
+ * A step of a frame's handling that must run in the socket's frame order
+ * (`FrameQueues`): it runs now, or once the socket's earlier sends are answered.
+ */
+export type InOrder = (step: () => void | Promise<void>) => void;
+
+/**
+ * Handles one frame. Checks (budget, size, parse, schema) run on arrival;
+ * what the frame does and every answer run through `inOrder`, so a socket's
+ * answers come in the order of its frames. A send also starts on arrival:
+ * its room checks and its cross-room RPC run at once, and only storing and
+ * acking it wait for the sends before it, so one socket's sends are not
+ * held to one RPC round trip each.
+ */
 export function handleFrame(
   core: RoomCore,
   sockets: LiveSockets,
   actions: FrameActions,
   connection: RoomConnection,
   raw: string | ArrayBuffer | ArrayBufferView,
-): void | Promise<void> {
+  inOrder: InOrder = (step) => void step(),
+): void {
   const state = sockets.get(connection);
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
   // Before any parsing: a client flooding frames costs the room one counter per frame,
   // and is cut off, so it cannot queue work in front of everyone else.
   if (!sockets.frameBudget.take(connection.id).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
-  if (typeof raw !== "string") return sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" });
+  if (typeof raw !== "string") return inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" }));
   if (raw.length > maxFrameBytes(core)) return closeQuietly(connection, CloseCodes.tooLarge, "frame too large");
 
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    return sendError(core, connection, null, { code: "invalid_request", message: "frame is not valid JSON" });
+    return inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frame is not valid JSON" }));
   }
   const parsed = ClientFrame.safeParse(json);
   if (!parsed.success) {
-    return sendError(core, connection, reqIdOf(json), {
-      code: "invalid_request",
-      message: `invalid frame: ${parsed.error.issues[0]?.message ?? "unknown shape"}`,
-    });
+    const error = { code: "invalid_request", message: `invalid frame: ${parsed.error.issues[0]?.message ?? "unknown shape"}` } as const;
+    return inOrder(() => sendError(core, connection, reqIdOf(json), error));
   }
   const frame = parsed.data;
   // Any frame shows the client is alive; persisting that at most every 10 s keeps it cheap.
   const now = Date.now();
   if (state.exp && state.exp <= now) return closeQuietly(connection, CloseCodes.tokenExpired, "token expired");
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
-  switch (frame.type) {
-    case "hello":
-      hello(core, sockets, actions, connection, state.userId, frame.protocol, frame.after);
-      if (sockets.get(connection)?.live) actions.live(state.userId);
-      return;
-    case "typing": {
-      const error = actions.typing(state.userId);
-      return error ? sendError(core, connection, null, error) : undefined;
-    }
-    case "read": {
-      const error = actions.markRead(state.userId, frame.seq);
-      return error ? sendError(core, connection, null, error) : undefined;
-    }
-    case "progress":
-      if (state.live && frame.seq > state.acked) sockets.set(connection, { ...state, acked: Math.min(frame.seq, core.log.head), since: Date.now() });
-      return;
-    case "ping":
-      return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
-    case "send":
-      return actions.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments }).then((result) => {
+  if (frame.type === "send") {
+    const sent = actions.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments });
+    // Its failure is handled by the step below, which may run later: not an unhandled rejection meanwhile.
+    sent.catch(() => undefined);
+    return inOrder(() =>
+      sent.then((result) => {
         if (!result.ok) {
           sendError(core, connection, frame.reqId, result.error);
           return actions.sendAnswered?.(result.error.code, now, connection.id);
@@ -108,8 +106,35 @@ export function handleFrame(
         send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
         // A retried clientId stored nothing: it is not a second accepted message.
         return result.value.duplicate ? undefined : actions.sendAnswered?.(null, now, connection.id);
-      });
+      }),
+    );
   }
+  inOrder(() => {
+    // Read again: the socket may have gone live (or been dropped) while earlier sends were answered.
+    const current = sockets.get(connection);
+    if (!current) return;
+    switch (frame.type) {
+      case "hello":
+        hello(core, sockets, actions, connection, current.userId, frame.protocol, frame.after);
+        if (sockets.get(connection)?.live) actions.live(current.userId);
+        return;
+      case "typing": {
+        const error = actions.typing(current.userId);
+        return error ? sendError(core, connection, null, error) : undefined;
+      }
+      case "read": {
+        const error = actions.markRead(current.userId, frame.seq);
+        return error ? sendError(core, connection, null, error) : undefined;
+      }
+      case "progress":
+        if (current.live && frame.seq > current.acked) {
+          sockets.set(connection, { ...current, acked: Math.min(frame.seq, core.log.head), since: Date.now() });
+        }
+        return;
+      case "ping":
+        return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });
+    }
+  });
 }
 
 /**

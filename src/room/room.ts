@@ -39,7 +39,7 @@ import type { PushJob } from "../push/consumer";
 import { migrate } from "./schema";
 import { type RoomSummaryForUser, summarise } from "./summary";
 import { consumeTicket, issueTicket } from "./tickets";
-import { type CrossRoomBucket, sendThroughLimits } from "./sending";
+import { type CrossRoomBucket, CrossRoomGate, sendThroughLimits } from "./sending";
 import { FrameQueues } from "./frame-queue";
 import { acquireLease, releaseLease } from "../user/leases";
 import * as uploads from "./uploads";
@@ -101,6 +101,7 @@ export class Room extends Server<Env> {
         }
       },
     });
+    this.#crossRoom = new CrossRoomGate(this.core.roomId, (userId) => this.userLimitsOf(userId));
     this.metrics = new Metrics(this.core.roomId, metricsSink(env));
     const saved = ctx.storage.kv.get<MetricsSnapshot>(METRICS_KEY);
     if (saved) this.metrics.restore(saved);
@@ -117,7 +118,7 @@ export class Room extends Server<Env> {
       live: (userId) => this.presence.connected(userId),
       typing: (userId) => this.#typing(userId),
       markRead: (userId, seq) => this.#markRead(userId, seq),
-      send: (userId, body) => sendThroughLimits(this.core, userId, body, this.userLimitsOf),
+      send: (userId, body) => sendThroughLimits(this.core, userId, body, this.#crossRoom),
       sendAnswered: (code, startedAt) => this.#sendAnswered(code, Date.now() - startedAt, "ws"),
       resumed: (outcome, replayed, conn) => {
         this.metrics.count("resumes", outcome);
@@ -209,7 +210,7 @@ export class Room extends Server<Env> {
 
   async sendMessage(userId: string, body: SendMessageBody): Promise<Result<Message>> {
     const started = Date.now();
-    const result = await sendThroughLimits(this.core, userId, body, this.userLimitsOf);
+    const result = await sendThroughLimits(this.core, userId, body, this.#crossRoom);
     if (!result.ok) this.#sendAnswered(result.error.code, Date.now() - started, "http");
     else if (!result.value.duplicate) this.#sendAnswered(null, Date.now() - started, "http");
     return result.ok ? ok(result.value.message) : result;
@@ -217,6 +218,7 @@ export class Room extends Server<Env> {
 
   /** The user's cross-room limits; tests swap in a failing one. */
   userLimitsOf: (userId: string) => CrossRoomBucket = (userId) => this.env.USER_LIMITS.getByName(userId);
+  readonly #crossRoom: CrossRoomGate;
 
   /** The user's open sockets here, by id: how UserLimits tells a lost lease from a live one. */
   liveConnectionIds(userId: string): string[] {
@@ -503,10 +505,16 @@ export class Room extends Server<Env> {
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
     if (closedByServerSide(connection)) return;
-    const handle = () => handleFrame(this.core, this.sockets, this.#frameActions, connection, message);
     const onError = (error: unknown) => this.#frameFailed(connection, error);
-    if (!this.#frameQueues.run(connection.id, handle, this.core.limits.frameBurst, onError)) {
-      closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+    const inOrder = (step: () => void | Promise<void>) => {
+      if (!this.#frameQueues.run(connection.id, step, this.core.limits.frameBurst, onError)) {
+        closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+      }
+    };
+    try {
+      handleFrame(this.core, this.sockets, this.#frameActions, connection, message, inOrder);
+    } catch (error) {
+      onError(error);
     }
   }
 

@@ -127,6 +127,12 @@ export class UserLimits extends DurableObject<Env> {
     return this.sendBucket.take("send");
   }
 
+  /** Takes `n` sends, in order: a room's sends of this user that came while its last call was out. */
+  takeSends(n: number): Verdict[] {
+    const now = Date.now();
+    return Array.from({ length: Math.max(0, Math.min(n, 10_000)) }, () => this.sendBucket.take("send", now));
+  }
+
   /**
    * Takes a lease for a new socket, or refuses at the cap. At the cap, leases
    * whose sockets are gone without a release (a room reset, a lost close) are
