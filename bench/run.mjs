@@ -23,10 +23,10 @@ const now = () => Number(process.hrtime.bigint()) / 1e6;
 
 const SIZES = quick
   ? { fanout: [10, 100], rooms: 10, history: 100_000, historySmall: 1_000, storm: 100, stormGap: 100, idle: 500, idleRooms: 5, runMs: 2_000, reads: 40, workers: 3 }
-  : { fanout: [10, 100, 500], rooms: 100, history: 1_000_000, historySmall: 1_000, storm: 500, stormGap: 100, idle: 2_500, idleRooms: 50, runMs: 6_000, reads: 300, workers: 3 };
-// Idle is 2,500, not the 5,000 asked for: through wrangler dev each socket holds
-// about six file descriptors in workerd (measured: 6,200 for 1,000 sockets, the
-// baseline's alike), and this machine's hard limit is 20,000 (bench/README.md).
+  : { fanout: [10, 100, 500], rooms: 100, history: 1_000_000, historySmall: 1_000, storm: 500, stormGap: 100, idle: 5_000, idleRooms: 50, runMs: 6_000, reads: 300, workers: 3 };
+// Idle at 5,000 fits this machine's 20,000 file descriptors only because load goes
+// straight to the runtime (one descriptor per socket); through wrangler's dev proxy a
+// socket held about six (bench/README.md, finding 6).
 // One scenario at another size, for investigating it: BENCH_STORM=500, BENCH_ROOMS=100, ...
 for (const key of ["storm", "rooms", "idle", "history"]) {
   const v = process.env[`BENCH_${key.toUpperCase()}`];
@@ -403,8 +403,9 @@ async function fanout(n) {
     out[proto].full = await drive(keys[proto].map((key) => ({ key, mode: "window", window: 8 })), n, SIZES.runMs);
     await stop?.(`${proto} fan-out ${n} full speed`);
   }
-  // The fixed rate is half of what the baseline sustained: a load both should carry without queueing.
-  const fixedRate = Math.max(5, Math.round(out.base.full.messagesPerSec / 2));
+  // The fixed rate is half of what the slower side sustained at full speed: a load both should
+  // carry without queueing, so its latencies compare the two paths rather than two backlogs.
+  const fixedRate = Math.max(5, Math.round(Math.min(out.base.full.messagesPerSec, out.chat.full.messagesPerSec) / 2));
   for (const proto of ["base", "chat"]) {
     out[proto].fixed = await drive(keys[proto].map((key) => ({ key, mode: "rate", rate: fixedRate / senders })), n, SIZES.runMs);
     out[proto].fixedRateMsgsPerSec = fixedRate;
