@@ -167,8 +167,11 @@ function onFrame(s, text, becameLive) {
         s.seq = seq;
       }
       s.received++;
-      if (++s.sinceProgress >= 50) {
+      // The SDK's rule (src/client/subscription.ts): every 100 events, or once a second.
+      s.sinceProgress++;
+      if (s.sinceProgress >= 100 || t - (s.progressAt ?? 0) >= 1000) {
         s.sinceProgress = 0;
+        s.progressAt = t;
         s.ws.send(`{"type":"progress","seq":${s.seq}}`);
       }
       const c = parseContent(text);

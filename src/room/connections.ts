@@ -76,6 +76,8 @@ export function closeQuietly(connection: RoomConnection, code: number, reason: s
 interface LiveEntry {
   connection: RoomConnection;
   state: SocketState;
+  /** `acked` as last written to the attachment. */
+  persistedAcked: number;
 }
 
 export class LiveSockets {
@@ -95,7 +97,7 @@ export class LiveSockets {
       this.#entries = new Map();
       for (const connection of this.all()) {
         const state = connection.state;
-        if (state?.live) this.#entries.set(connection.id, { connection, state: { ...state } });
+        if (state?.live) this.#entries.set(connection.id, { connection, state: { ...state }, persistedAcked: state.acked });
       }
     }
     return this.#entries;
@@ -104,8 +106,26 @@ export class LiveSockets {
   /** Persists the socket's state in its attachment and updates the cache. */
   set(connection: RoomConnection, state: SocketState): void {
     connection.setState(state);
-    if (state.live) this.#load().set(connection.id, { connection, state });
+    if (state.live) this.#load().set(connection.id, { connection, state, persistedAcked: state.acked });
     else this.#load().delete(connection.id);
+  }
+
+  /**
+   * A live socket's `progress`: in memory at once, where the lag cap reads it;
+   * in its attachment only once it moved `persistStep` past what is there (or
+   * with the next `since` refresh). Every subscriber reports every 100 events,
+   * and rewriting an attachment each time cost a busy room more than its
+   * broadcasts to that socket. After a wake a socket's `acked` is at most
+   * `persistStep` behind, which brings its cut-off that much nearer, once.
+   */
+  progress(connection: RoomConnection, acked: number, persistStep: number): void {
+    const entry = this.#load().get(connection.id);
+    if (!entry || acked <= entry.state.acked) return;
+    entry.state = { ...entry.state, acked };
+    if (acked - entry.persistedAcked >= persistStep) {
+      connection.setState(entry.state);
+      entry.persistedAcked = acked;
+    }
   }
 
   get(connection: RoomConnection): SocketState | null {

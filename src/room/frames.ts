@@ -127,9 +127,7 @@ export function handleFrame(
         return error ? sendError(core, connection, null, error) : undefined;
       }
       case "progress":
-        if (current.live && frame.seq > current.acked) {
-          sockets.set(connection, { ...current, acked: Math.min(frame.seq, core.log.head), since: Date.now() });
-        }
+        if (current.live) sockets.progress(connection, Math.min(frame.seq, core.log.head), Math.max(1, Math.floor(core.limits.lagCap / 4)));
         return;
       case "ping":
         return send(connection, frame.reqId === undefined ? { type: "pong" } : { type: "pong", reqId: frame.reqId });

@@ -4,12 +4,16 @@
  * with 4008 and resumes from its position; sockets that report progress keep
  * receiving everything, and nobody else's delivery is affected.
  */
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import type { SocketState } from "../../src/room/connections";
+import type { Room } from "../../src/room/room";
 import { type TestSocket, connect, user } from "../helpers";
 import {
   expectSeqs,
   messagesOf,
   reportProgress,
+  roomStub,
   roomWithMessages,
   seqsOf,
   storeMany,
@@ -115,5 +119,37 @@ describe("slow-consumer cut-off", { timeout: 40_000 }, () => {
       expect(messagesOf(socket)).toEqual([...sent, later.body]);
       socket.close();
     }
+  });
+});
+
+describe("progress across an eviction", { timeout: 40_000 }, () => {
+  it("a socket's reported position is kept in its attachment to within a quarter of the lag cap, so a woken room cuts it off no earlier than that", async () => {
+    const { alice, roomId, head } = await roomWithMessages(0, "slow");
+    const socket = await connect(alice.token, roomId);
+    const stored = async () =>
+      runInDurableObject(roomStub(roomId), (instance: Room) =>
+        [...instance.getConnections<SocketState>()].map((c) => c.state?.acked ?? -1),
+      );
+    await storeMany("alice", roomId, 200, "a");
+    await waitForSeq(socket, head + 200, 10_000);
+    socket.send({ type: "progress", seq: head + 200 });
+    await roundTrip(socket, "first");
+    // Moved 200, more than LAG / 4: written through.
+    expect(await stored()).toEqual([head + 200]);
+
+    await storeMany("alice", roomId, 50, "b");
+    await waitForSeq(socket, head + 250, 10_000);
+    socket.send({ type: "progress", seq: head + 250 });
+    await roundTrip(socket, "second");
+    // Moved 50: kept in memory only.
+    expect(await stored()).toEqual([head + 200]);
+
+    // The woken room counts from the stored position: LAG more events from there still pass.
+    await evictDurableObject(roomStub(roomId));
+    await storeMany("alice", roomId, LAG - 50, "c");
+    await waitForSeq(socket, head + 200 + LAG, 10_000);
+    await roundTrip(socket, "after-wake");
+    expect(socket.closed).toBeNull();
+    socket.close();
   });
 });
