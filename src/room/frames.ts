@@ -51,7 +51,7 @@ export type ResumeOutcome = "replayed" | "too_far_behind" | "epoch_changed";
  * A step of a frame's handling that must run in the socket's frame order
  * (`FrameQueues`): it runs now, or once the socket's earlier sends are answered.
  */
-export type InOrder = (step: () => void | Promise<void>) => void;
+export type InOrder = (step: () => void | Promise<void>) => boolean;
 
 /**
  * Handles one frame. Checks (budget, size, parse, schema) run on arrival;
@@ -67,26 +67,28 @@ export function handleFrame(
   actions: FrameActions,
   connection: RoomConnection,
   raw: string | ArrayBuffer | ArrayBufferView,
-  inOrder: InOrder = (step) => void step(),
+  inOrder: InOrder = (step) => (void step(), true),
 ): void {
   const state = sockets.get(connection);
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
   // Before any parsing: a client flooding frames costs the room one counter per frame,
   // and is cut off, so it cannot queue work in front of everyone else.
   if (!sockets.frameBudget.take(connection.id).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
-  if (typeof raw !== "string") return inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" }));
+  if (typeof raw !== "string") {
+    return void inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" }));
+  }
   if (raw.length > maxFrameBytes(core)) return closeQuietly(connection, CloseCodes.tooLarge, "frame too large");
 
   let json: unknown;
   try {
     json = JSON.parse(raw);
   } catch {
-    return inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frame is not valid JSON" }));
+    return void inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frame is not valid JSON" }));
   }
   const parsed = ClientFrame.safeParse(json);
   if (!parsed.success) {
     const error = { code: "invalid_request", message: `invalid frame: ${parsed.error.issues[0]?.message ?? "unknown shape"}` } as const;
-    return inOrder(() => sendError(core, connection, reqIdOf(json), error));
+    return void inOrder(() => sendError(core, connection, reqIdOf(json), error));
   }
   const frame = parsed.data;
   // Any frame shows the client is alive; persisting that at most every 10 s keeps it cheap.
@@ -94,11 +96,11 @@ export function handleFrame(
   if (state.exp && state.exp <= now) return closeQuietly(connection, CloseCodes.tokenExpired, "token expired");
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   if (frame.type === "send") {
-    const sent = actions.send(state.userId, { content: frame.content, clientId: frame.clientId, attachments: frame.attachments });
-    // Its failure is handled by the step below, which may run later: not an unhandled rejection meanwhile.
-    sent.catch(() => undefined);
-    return inOrder(() =>
-      sent.then((result) => {
+    const body = { content: frame.content, clientId: frame.clientId, attachments: frame.attachments };
+    let sent: ReturnType<FrameActions["send"]> | undefined;
+    const start = () => (sent ??= actions.send(state.userId, body));
+    const queued = inOrder(() =>
+      start().then((result) => {
         if (!result.ok) {
           sendError(core, connection, frame.reqId, result.error);
           return actions.sendAnswered?.(result.error.code, now, connection.id);
@@ -108,8 +110,12 @@ export function handleFrame(
         return result.value.duplicate ? undefined : actions.sendAnswered?.(null, now, connection.id);
       }),
     );
+    // Refused (a flood; the socket is being closed): nothing was started. Otherwise start now if
+    // it waits behind earlier sends; its failure is handled by the step when that runs.
+    if (queued) start().catch(() => undefined);
+    return;
   }
-  inOrder(() => {
+  void inOrder(() => {
     // Read again: the socket may have gone live (or been dropped) while earlier sends were answered.
     const current = sockets.get(connection);
     if (!current) return;

@@ -507,9 +507,9 @@ export class Room extends Server<Env> {
     if (closedByServerSide(connection)) return;
     const onError = (error: unknown) => this.#frameFailed(connection, error);
     const inOrder = (step: () => void | Promise<void>) => {
-      if (!this.#frameQueues.run(connection.id, step, this.core.limits.frameBurst, onError)) {
-        closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
-      }
+      if (this.#frameQueues.run(connection.id, step, this.core.limits.frameBurst, onError)) return true;
+      closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+      return false;
     };
     try {
       handleFrame(this.core, this.sockets, this.#frameActions, connection, message, inOrder);

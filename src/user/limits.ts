@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { intVar } from "../room/config";
 import { TokenBuckets, type Verdict } from "../room/rate-limit";
+import { MAX_BATCH } from "../room/sending";
 
 const MINUTE = 60_000;
 const WINDOW_MINUTES = 60;
@@ -130,7 +131,7 @@ export class UserLimits extends DurableObject<Env> {
   /** Takes `n` sends, in order: a room's sends of this user that came while its last call was out. */
   takeSends(n: number): Verdict[] {
     const now = Date.now();
-    return Array.from({ length: Math.max(0, Math.min(n, 10_000)) }, () => this.sendBucket.take("send", now));
+    return Array.from({ length: Math.max(0, Math.min(Math.floor(n), MAX_BATCH)) }, () => this.sendBucket.take("send", now));
   }
 
   /**
