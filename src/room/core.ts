@@ -173,12 +173,13 @@ export class RoomCore {
   /**
    * A send's checks in this room, without storing anything: membership, a
    * retry of a stored clientId (answered with the original), attachments,
-   * content, and the user's send bucket here (taken when `charge`).
+   * content, and the user's send bucket here. With `admittedAt` (the log's
+   * head when this send was admitted before an await) only what may have
+   * changed since is checked again, and the bucket is not taken twice.
    */
   admitSend(
     userId: string,
     body: SendMessageBody,
-    charge = true,
     admittedAt?: number,
   ): Result<{ duplicate: Message } | { duplicate: null; attachments: Attachment[]; head: number }> {
     const member = this.requireMember(userId);
@@ -193,8 +194,8 @@ export class RoomCore {
     // The content cannot have changed since it was admitted; what it was checked against cannot either.
     const invalid = admittedAt === undefined ? this.#checkContent(body.content, attachments.value.length > 0) : null;
     if (invalid) return { ok: false, error: invalid };
-    // After the dedupe: a retry of a stored message costs nothing.
-    if (charge) {
+    // After the dedupe: a retry of a stored message costs nothing. Once, on admission.
+    if (admittedAt === undefined) {
       const verdict = this.sendBuckets.take(userId);
       if (!verdict.allowed) {
         return {
@@ -214,7 +215,7 @@ export class RoomCore {
    * is checked again.
    */
   send(userId: string, body: SendMessageBody, options: { admittedAt?: number } = {}): Result<{ message: Message; duplicate: boolean }> {
-    const admitted = this.admitSend(userId, body, options.admittedAt === undefined, options.admittedAt);
+    const admitted = this.admitSend(userId, body, options.admittedAt);
     if (!admitted.ok) return admitted;
     if (admitted.value.duplicate) return ok({ message: admitted.value.duplicate, duplicate: true });
     const { attachments } = admitted.value;

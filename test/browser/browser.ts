@@ -5,9 +5,28 @@
 import { mkdirSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 import { type Browser, type BrowserContext, type Page, chromium } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
+import { type LocalChat, startLocalChat } from "../e2e/server";
 
 
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * A test file's stack: the local chat (as `npm start` runs it) and chromium,
+ * started together before the file's tests and stopped after them. Its fields
+ * are set once the file's tests run.
+ */
+export function chatInBrowser(): { server: LocalChat; browser: Browser } {
+  const stack = {} as { server: LocalChat; browser: Browser };
+  beforeAll(async () => {
+    [stack.server, stack.browser] = await Promise.all([startLocalChat(), launchBrowser()]);
+  });
+  afterAll(async () => {
+    await stack.browser?.close();
+    await stack.server?.stop();
+  });
+  return stack;
+}
+
+async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],

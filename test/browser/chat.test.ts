@@ -4,47 +4,35 @@
  * edits and deletions reaching the other window, XSS payloads rendered as text,
  * the security headers, and a screenshot of the conversation view.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ChatClient } from "../../src/client";
-import { type LocalChat, startLocalChat } from "../e2e/server";
-import { type UserPage, artifactPath, launchBrowser, messageTexts, openRoom, signedIn } from "./browser";
+import { artifactPath, chatInBrowser, messageTexts, openRoom, signedIn, type UserPage } from "./browser";
 
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-let server: LocalChat;
-let browser: Browser;
+const stack = chatInBrowser();
 const opened: UserPage[] = [];
 
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startLocalChat(), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-
 async function user(name: string, viewport?: { width: number; height: number }): Promise<UserPage> {
-  const u = await signedIn(browser, server.baseUrl, name, viewport);
+  const u = await signedIn(stack.browser, stack.server.baseUrl, name, viewport);
   opened.push(u);
   return u;
 }
 
 describe("web client", () => {
   it("serves the app with a strict CSP and security headers, and labels its controls", async () => {
-    const res = await fetch(`${server.baseUrl}/`);
+    const res = await fetch(`${stack.server.baseUrl}/`);
     expect(res.headers.get("content-security-policy")).toBe(CSP);
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("referrer-policy")).toBe("no-referrer");
     const html = await res.text();
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/); // no inline script
     // Any app path gets the app too (single-page routing), with the same headers.
-    const deep = await fetch(`${server.baseUrl}/rooms/general`);
+    const deep = await fetch(`${stack.server.baseUrl}/rooms/general`);
     expect(deep.headers.get("content-type")).toContain("text/html");
     expect(deep.headers.get("content-security-policy")).toBe(CSP);
     // The API stays with the Worker.
-    expect((await fetch(`${server.baseUrl}/api/nope`)).status).toBe(404);
+    expect((await fetch(`${stack.server.baseUrl}/api/nope`)).status).toBe(404);
 
     const u = await user("ada");
     const response = await u.page.reload();
@@ -108,14 +96,14 @@ describe("web client", () => {
   });
 
   it("shows edits and deletions in the other window, and a deleted conversation leaves it", async () => {
-    const owner = await server.client("olga");
+    const owner = await stack.server.client("olga");
     await owner.createRoom("edits");
     const olga = await user("olga");
     const pete = await user("pete");
-    const peteClient: ChatClient = await server.client("pete");
+    const peteClient: ChatClient = await stack.server.client("pete");
     await peteClient.joinRoom("edits");
-    await openRoom(olga.page, server.baseUrl, "edits");
-    await openRoom(pete.page, server.baseUrl, "edits");
+    await openRoom(olga.page, stack.server.baseUrl, "edits");
+    await openRoom(pete.page, stack.server.baseUrl, "edits");
 
     const box = olga.page.getByLabel("Message");
     for (const text of ["first draft", "keep me", "delete me"]) {
@@ -160,7 +148,7 @@ describe("web client", () => {
   it("loads older history pages on scroll-up, each message once, in order, keeping the scroll position", async () => {
     // 180 messages from six senders at once (one client sends in order; six interleave),
     // so the expected order is the order the room stored them in.
-    const seeders = await Promise.all(Array.from({ length: 6 }, () => server.client("sam")));
+    const seeders = await Promise.all(Array.from({ length: 6 }, () => stack.server.client("sam")));
     await seeders[0]!.createRoom("archive");
     const stored = await Promise.all(
       seeders.map(async (seeder, s) => {
@@ -175,7 +163,7 @@ describe("web client", () => {
       .map((m) => m.content);
     const newest = expected.at(-1)!;
     const sam = await user("sam");
-    await openRoom(sam.page, server.baseUrl, "archive");
+    await openRoom(sam.page, stack.server.baseUrl, "archive");
     await sam.page.locator(".msg", { hasText: newest }).waitFor();
     const firstCount = (await messageTexts(sam.page)).length;
     expect(firstCount).toBeLessThan(180);
@@ -212,9 +200,9 @@ describe("web client", () => {
       "data:text/html,<script>alert(8)</script>",
       "see https://example.com/a?b=<c>&d and javascript://example.com/%0Aalert(9)",
     ];
-    const mallory = await server.client("mallory");
+    const mallory = await stack.server.client("mallory");
     await mallory.createRoom("xss");
-    const victimClient = await server.client("victor");
+    const victimClient = await stack.server.client("victor");
     await victimClient.joinRoom("xss");
     const victor = await user("victor");
     const dialogs: string[] = [];
@@ -222,7 +210,7 @@ describe("web client", () => {
       dialogs.push(dialog.message());
       void dialog.dismiss();
     });
-    await openRoom(victor.page, server.baseUrl, "xss");
+    await openRoom(victor.page, stack.server.baseUrl, "xss");
     // Half arrive live, half come from history after a reload.
     for (const payload of payloads.slice(0, 5)) await mallory.sendMessage("xss", payload);
     await victor.page.locator(".msg").nth(4).waitFor();
@@ -257,16 +245,16 @@ describe("web client", () => {
   });
 
   it("works on a phone-sized screen and saves a screenshot of the conversation view", async () => {
-    const host = await server.client("grace");
+    const host = await stack.server.client("grace");
     await host.createRoom("design-review");
-    const linus = await server.client("linus");
+    const linus = await stack.server.client("linus");
     await linus.joinRoom("design-review");
     await host.sendMessage("design-review", "Morning! The new layout is up at https://example.com/review");
     await linus.sendMessage("design-review", "Looks good. The <b>tags</b> show up as text, as they should.");
     await host.sendMessage("design-review", "Shipping it after lunch.");
 
     const grace = await user("grace");
-    await openRoom(grace.page, server.baseUrl, "design-review");
+    await openRoom(grace.page, stack.server.baseUrl, "design-review");
     await grace.page.locator(".messages").getByText("Shipping it after lunch.").waitFor();
     await grace.page.getByLabel("Message").fill("Thanks, Linus!");
     await grace.page.getByLabel("Message").press("Enter");

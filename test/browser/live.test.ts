@@ -5,35 +5,23 @@
  * the user looks at another room and clear when they open it, and an image
  * uploaded with a progress bar that shows as a preview in the other window.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type LocalChat, startLocalChat } from "../e2e/server";
-import { artifactPath, gradientPng, launchBrowser, openRoom, signedIn } from "./browser";
+import { expect, it } from "vitest";
+import { artifactPath, chatInBrowser, gradientPng, openRoom, signedIn } from "./browser";
 
-let server: LocalChat;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startLocalChat(), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const stack = chatInBrowser();
 
 it("shows presence, typing, read receipts, unread counts and image attachments live in the other window", async () => {
-  const carolClient = await server.client("carol");
+  const carolClient = await stack.server.client("carol");
   await carolClient.createRoom("studio");
   await carolClient.createRoom("side");
-  const daveClient = await server.client("dave");
+  const daveClient = await stack.server.client("dave");
   await daveClient.joinRoom("studio");
   await daveClient.joinRoom("side");
 
-  const carol = await signedIn(browser, server.baseUrl, "carol");
-  const dave = await signedIn(browser, server.baseUrl, "dave");
-  await openRoom(carol.page, server.baseUrl, "studio");
-  await openRoom(dave.page, server.baseUrl, "studio");
+  const carol = await signedIn(stack.browser, stack.server.baseUrl, "carol");
+  const dave = await signedIn(stack.browser, stack.server.baseUrl, "dave");
+  await openRoom(carol.page, stack.server.baseUrl, "studio");
+  await openRoom(dave.page, stack.server.baseUrl, "studio");
 
   // Presence: dave opened the room after carol, and her member list hears of it live.
   const carolMembers = carol.page.getByRole("complementary", { name: "Members" });
@@ -98,10 +86,10 @@ it("shows presence, typing, read receipts, unread counts and image attachments l
   await preview.waitFor();
   await dave.page.waitForFunction(() => (document.querySelector<HTMLImageElement>('.msg img[alt="mockup.png"]')?.naturalWidth ?? 0) === 480);
   const src = await preview.getAttribute("src");
-  expect(src?.startsWith(`${server.baseUrl}/api/rooms/studio/media/`)).toBe(true);
+  expect(src?.startsWith(`${stack.server.baseUrl}/api/rooms/studio/media/`)).toBe(true);
   const file = received.getByRole("link", { name: /notes\.txt/ });
   const href = await file.getAttribute("href");
-  expect(href?.startsWith(`${server.baseUrl}/api/rooms/studio/media/`)).toBe(true);
+  expect(href?.startsWith(`${stack.server.baseUrl}/api/rooms/studio/media/`)).toBe(true);
   expect(await (await fetch(href!)).text()).toBe("1. bigger buttons\n2. darker text\n");
 
   await carol.page.locator('.msg img[alt="mockup.png"]').waitFor();

@@ -3,31 +3,19 @@
  * reconnecting banner while the server is down, hides it once the
  * subscription is live again, and sending works again, live to the other user.
  */
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { type LocalChat, startLocalChat } from "../e2e/server";
-import { launchBrowser, messageTexts, openRoom, signedIn } from "./browser";
+import { expect, it } from "vitest";
+import { chatInBrowser, messageTexts, openRoom, signedIn } from "./browser";
 
-let server: LocalChat;
-let browser: Browser;
-
-beforeAll(async () => {
-  [server, browser] = await Promise.all([startLocalChat(), launchBrowser()]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const stack = chatInBrowser();
 
 it("shows a reconnecting banner while the server restarts, then chats again", async () => {
-  const owner = await server.client("rita");
+  const owner = await stack.server.client("rita");
   await owner.createRoom("ops");
-  await (await server.client("sid")).joinRoom("ops");
-  const rita = await signedIn(browser, server.baseUrl, "rita");
-  const sid = await signedIn(browser, server.baseUrl, "sid");
-  await openRoom(rita.page, server.baseUrl, "ops");
-  await openRoom(sid.page, server.baseUrl, "ops");
+  await (await stack.server.client("sid")).joinRoom("ops");
+  const rita = await signedIn(stack.browser, stack.server.baseUrl, "rita");
+  const sid = await signedIn(stack.browser, stack.server.baseUrl, "sid");
+  await openRoom(rita.page, stack.server.baseUrl, "ops");
+  await openRoom(sid.page, stack.server.baseUrl, "ops");
 
   const box = rita.page.getByLabel("Message");
   await box.fill("before the restart");
@@ -38,7 +26,7 @@ it("shows a reconnecting banner while the server restarts, then chats again", as
   expect(await banner.count()).toBe(0);
   const t0 = Date.now();
   const mark = (what: string) => console.log(`[reconnect] ${what} after ${Date.now() - t0} ms`);
-  await server.kill();
+  await stack.server.kill();
   mark("server stopped");
   await banner.waitFor({ timeout: 60_000 });
   mark("banner shown");
@@ -51,7 +39,7 @@ it("shows a reconnecting banner while the server restarts, then chats again", as
   await pending.getByText("Failed to send").waitFor({ timeout: 20_000 });
 
   mark("send failed");
-  await server.restart();
+  await stack.server.restart();
   mark("server restarted");
   await banner.waitFor({ state: "detached", timeout: 60_000 });
   await sid.page.getByRole("status").filter({ hasText: "Reconnecting" }).waitFor({ state: "detached", timeout: 60_000 });
