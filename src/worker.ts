@@ -1,7 +1,9 @@
 /** Entry point: the Worker (HTTP API and WebSocket routing) and the Durable Object classes. */
 import { createApp } from "./http/app";
-import { syncRetentionMs, trimSyncLog } from "./db/sync";
-import { type PushJob, handlePushBatch } from "./push/consumer";
+import { trimSyncLog } from "./db/sync";
+import { configOf } from "./kernel/config";
+import type { PushJob } from "./protocol";
+import { handlePushBatch } from "./push/consumer";
 import { configureLogs, log } from "./ops/log";
 
 export { Room } from "./room/room";
@@ -21,7 +23,7 @@ export default {
   },
   async scheduled(_controller, env) {
     configureLogs(env);
-    const removed = await trimSyncLog(env.DB, syncRetentionMs(env));
+    const removed = await trimSyncLog(env.DB, configOf(env).syncRetentionMs);
     log("info", "sync_log_trimmed", { removed });
   },
 } satisfies ExportedHandler<Env>;

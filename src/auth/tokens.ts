@@ -5,18 +5,11 @@
  * AUTH_JWT_ALG, default RS256). `sub` is the user id and `exp` is required.
  */
 import { type JWTPayload, type JWTVerifyGetKey, SignJWT, createRemoteJWKSet, jwtVerify } from "jose";
+import type { AuthConfig } from "../kernel/config";
 import { UserId } from "../protocol";
 
-export interface AuthConfig {
-  secret?: string;
-  jwksUrl?: string;
-  algorithm: string;
-  issuer?: string;
-  audience?: string;
-  /** Claim that marks a deployment admin when it is `true`. */
-  adminClaim: string;
-  devAuth: boolean;
-}
+export type { AuthConfig };
+
 
 export interface Identity {
   userId: string;
@@ -28,20 +21,6 @@ export interface Identity {
 /** Seconds of clock skew tolerated between the token issuer and us. */
 const CLOCK_TOLERANCE_S = 30;
 const DEV_TOKEN_TTL_S = 24 * 60 * 60;
-
-export function authConfig(env: Env): AuthConfig {
-  const vars = env as unknown as Record<string, string | undefined>;
-  const jwksUrl = vars.AUTH_JWKS_URL || undefined;
-  return {
-    secret: vars.AUTH_SECRET || undefined,
-    jwksUrl,
-    algorithm: vars.AUTH_JWT_ALG || (jwksUrl ? "RS256" : "HS256"),
-    issuer: vars.AUTH_ISSUER || undefined,
-    audience: vars.AUTH_AUDIENCE || undefined,
-    adminClaim: vars.AUTH_ADMIN_CLAIM || "admin",
-    devAuth: vars.DEV_AUTH === "true",
-  };
-}
 
 const jwksCache = new Map<string, JWTVerifyGetKey>();
 

@@ -1,5 +1,5 @@
 /** Per-user privacy settings in D1. */
-import type { PrivacySettings } from "../room/members";
+import type { PrivacySettings } from "../protocol";
 
 export async function readPrivacy(db: D1Database, userId: string): Promise<PrivacySettings> {
   const row = await db

@@ -5,15 +5,10 @@
  * most) and kept for the retention period; a cursor older than that cannot be
  * continued and gets `resync_required`.
  */
+import { decodeJson, encodeJson } from "../kernel/base64url";
 import type { SyncPage } from "../protocol";
 
 export const SYNC_PAGE_SIZE = 500;
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-export function syncRetentionMs(env: Env): number {
-  const days = Number(env.SYNC_RETENTION_DAYS);
-  return (Number.isFinite(days) && days > 0 ? days : 180) * DAY_MS;
-}
 
 interface SyncCursor {
   /** Last log id delivered. */
@@ -23,13 +18,14 @@ interface SyncCursor {
 }
 
 export function encodeSyncCursor(cursor: SyncCursor): string {
-  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return encodeJson(cursor);
 }
 
 export function decodeSyncCursor(text: string): SyncCursor | null {
   try {
-    const value = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/"))) as Record<string, unknown>;
-    const { i, t } = value;
+    const value = decodeJson(text);
+    if (typeof value !== "object" || value === null) return null;
+    const { i, t } = value as Record<string, unknown>;
     if (!Number.isSafeInteger(i) || (i as number) < 0 || !Number.isSafeInteger(t)) return null;
     return { i: i as number, t: t as number };
   } catch {

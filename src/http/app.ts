@@ -8,11 +8,12 @@ import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { DevToken, DevTokenBody, RoomId, UserId } from "../protocol";
-import { authConfig, signDevToken } from "../auth/tokens";
+import { signDevToken } from "../auth/tokens";
+import { configOf } from "../kernel/config";
 import { requireUser } from "./auth";
 import type { AppEnv } from "./context";
 import { ApiError, unwrap } from "./errors";
-import { allowedOrigins, originAllowed } from "./origins";
+import { originAllowed } from "./origins";
 import { isMediaUpload, isSignedDownload, mediaRoutes } from "./routes/media";
 import { messageRoutes } from "./routes/messages";
 import { roomRoutes } from "./routes/rooms";
@@ -65,7 +66,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   });
 
   app.use("/api/*", async (c, next) => {
-    const origins = allowedOrigins(c.env);
+    const origins = configOf(c.env).allowedOrigins;
     return cors({ origin: (origin) => (originAllowed(origin, origins) ? origin : null), maxAge: 86400 })(c, next);
   });
   const jsonBodyLimit = bodyLimit({
@@ -96,7 +97,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
       responses: { 200: json(DevToken, "A token valid for 24 hours"), 404: errorResponses[404] },
     }),
     async (c) => {
-      const config = authConfig(c.env);
+      const config = configOf(c.env).auth;
       if (!config.devAuth || !config.secret) throw new ApiError("not_found", "dev auth is not enabled");
       const { userId, admin } = c.req.valid("json");
       return c.json({ token: await signDevToken(config, userId, admin === true) }, 200);
@@ -105,7 +106,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   /** Dev auth only: abort a room object as a crash would (fault tests). */
   app.post("/api/dev/rooms/:roomId/abort", async (c) => {
-    if (!authConfig(c.env).devAuth) throw new ApiError("not_found", "dev auth is not enabled");
+    if (!configOf(c.env).auth.devAuth) throw new ApiError("not_found", "dev auth is not enabled");
     const roomId = RoomId.safeParse(c.req.param("roomId"));
     if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
     try {
@@ -121,7 +122,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
    * member, straight into a room's log. For benchmarks that need a long history.
    */
   app.post("/api/dev/rooms/:roomId/seed", async (c) => {
-    if (!authConfig(c.env).devAuth) throw new ApiError("not_found", "dev auth is not enabled");
+    if (!configOf(c.env).auth.devAuth) throw new ApiError("not_found", "dev auth is not enabled");
     const roomId = RoomId.safeParse(c.req.param("roomId"));
     if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
     const body = DevSeedBody.safeParse(await c.req.json().catch(() => null));
@@ -136,7 +137,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
    */
   app.get("/api/rooms/:roomId/ws", async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("invalid_request", "expected a WebSocket upgrade");
-    if (!originAllowed(c.req.header("Origin"), allowedOrigins(c.env))) throw new ApiError("forbidden", "origin not allowed");
+    if (!originAllowed(c.req.header("Origin"), configOf(c.env).allowedOrigins)) throw new ApiError("forbidden", "origin not allowed");
     const roomId = RoomId.safeParse(c.req.param("roomId"));
     if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
     return roomStub(c.env, roomId.data).fetch(c.req.raw);

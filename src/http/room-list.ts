@@ -11,8 +11,8 @@
  * extra fields, rather than failing the whole list.
  */
 import type { RoomSummary } from "../protocol";
-import type { RoomSummaryForUser } from "../room/summary";
-import { mapBounded } from "../util/bounded";
+import type { RoomSummaryForUser } from "../protocol";
+import { mapBounded } from "../kernel/bounded";
 import { errorText, log } from "../ops/log";
 
 /** Rooms asked at once; a user with 500 rooms costs 500 small RPCs, 16 in flight. */

@@ -9,6 +9,7 @@
  * sockets from 127.0.0.1), nothing is limited here.
  */
 import type { MiddlewareHandler } from "hono";
+import { configOf } from "../kernel/config";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
 
@@ -21,7 +22,7 @@ export const limitUpgrades: MiddlewareHandler<AppEnv> = async (c, next) => {
   const limiter = (c.env as Partial<Env>).UPGRADE_LIMITER;
   // Cloudflare always sets CF-Connecting-IP; a request without it did not come through the edge.
   const ip = c.req.header("CF-Connecting-IP");
-  if (!limiter || !ip || c.env.UPGRADE_RATE_LIMIT === "off") return next();
+  if (!limiter || !ip || configOf(c.env).upgradeRateLimitOff) return next();
   const { success } = await limiter.limit({ key: `ws:${ip}` });
   if (!success) throw new ApiError("rate_limited", "too many connection attempts from your address; try again later", UPGRADE_PERIOD_S);
   return next();

@@ -10,13 +10,17 @@
  * window are identical and browsers can cache the object under one URL.
  */
 
+import { base64urlToBinary, bytesToBase64url } from "../kernel/base64url";
+import { configOf } from "../kernel/config";
+
 const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
 function urlKey(env: Env): Promise<CryptoKey> {
-  const secret = env.MEDIA_URL_SECRET ?? env.AUTH_SECRET;
+  const config = configOf(env);
+  const secret = config.media.urlSecret ?? config.auth.secret;
   if (!secret) throw new Error("MEDIA_URL_SECRET or AUTH_SECRET must be set to sign media URLs");
-  const cacheKey = `${env.MEDIA_URL_SECRET ? "m" : "a"}:${secret}`;
+  const cacheKey = `${config.media.urlSecret ? "m" : "a"}:${secret}`;
   let key = keys.get(cacheKey);
   if (!key) {
     key = (async () => {
@@ -36,16 +40,9 @@ function urlKey(env: Env): Promise<CryptoKey> {
 
 const payload = (roomId: string, mediaId: string, userId: string, exp: number) => encoder.encode(`${roomId}\n${mediaId}\n${userId}\n${exp}`);
 
-function toBase64Url(bytes: ArrayBuffer): string {
-  let s = "";
-  for (const b of new Uint8Array(bytes)) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
 function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
   try {
-    const s = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
-    return Uint8Array.from(s, (c) => c.charCodeAt(0));
+    return Uint8Array.from(base64urlToBinary(text), (c) => c.charCodeAt(0));
   } catch {
     return null;
   }
@@ -53,7 +50,7 @@ function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
 
 export async function signMediaUrl(env: Env, roomId: string, mediaId: string, userId: string, ttlS: number, now = Date.now()): Promise<{ url: string; expiresTs: string }> {
   const exp = Math.ceil((now / 1000 + ttlS) / ttlS) * ttlS;
-  const sig = toBase64Url(await crypto.subtle.sign("HMAC", await urlKey(env), payload(roomId, mediaId, userId, exp)));
+  const sig = bytesToBase64url(new Uint8Array(await crypto.subtle.sign("HMAC", await urlKey(env), payload(roomId, mediaId, userId, exp))));
   const query = new URLSearchParams({ u: userId, exp: String(exp), sig });
   return {
     url: `/api/rooms/${encodeURIComponent(roomId)}/media/${encodeURIComponent(mediaId)}?${query.toString()}`,

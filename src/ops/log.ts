@@ -9,6 +9,7 @@
  * message content) are dropped here whatever a caller passes, so a careless
  * call cannot leak one.
  */
+import { configOf } from "../kernel/config";
 
 export type LogLevel = "info" | "warn" | "error";
 
@@ -61,9 +62,8 @@ export function overrideLogLevel(level: LogLevel | null): void {
  * this isolate. Called where the runtime hands over env: the Worker's
  * handlers and each Durable Object's constructor.
  */
-export function configureLogs(env: unknown): void {
-  const level = (env as { LOG_LEVEL?: unknown } | null)?.LOG_LEVEL;
-  minimum = level === "warn" || level === "error" ? level : "info";
+export function configureLogs(env: object): void {
+  minimum = configOf(env).logLevel;
 }
 
 export function log(level: LogLevel, event: LogEvent, fields: Record<string, LogValue> = {}): void {

@@ -6,3 +6,4 @@ export * from "./media";
 export * from "./http";
 export * from "./frames";
 export * from "./inbox";
+export * from "./objects";

@@ -8,18 +8,11 @@
  * network) is retried alone, with backoff, by a new job for just that endpoint.
  */
 import { dropSubscription, isMuted, subscriptionsOf } from "../db/push";
-import type { PushPayload } from "../protocol";
-import { sendPush, vapidOf } from "./send";
+import type { PushJob } from "../protocol";
+import { configOf } from "../kernel/config";
+import { sendPush } from "./send";
 import { errorText, log } from "../ops/log";
 import { workerMetricsOf } from "../ops/metrics";
-
-export interface PushJob {
-  userId: string;
-  payload: PushPayload;
-  /** Retries go to this endpoint only. */
-  endpoint?: string;
-  attempt?: number;
-}
 
 export const MAX_PUSH_ATTEMPTS = 6;
 
@@ -28,8 +21,8 @@ export function retryDelaySeconds(attempt: number): number {
 }
 
 export async function handlePushBatch(batch: MessageBatch<PushJob>, env: Env): Promise<void> {
-  const vapid = vapidOf(env);
-  const allowHttp = (env as unknown as Record<string, string | undefined>).DEV_AUTH === "true";
+  const vapid = configOf(env).vapid;
+  const allowHttp = configOf(env).devAuth;
   const metrics = workerMetricsOf(env);
   for (const message of batch.messages) {
     const job = message.body;

@@ -10,18 +10,9 @@
  */
 import { encryptNotification, vapidHeaders } from "@block65/webcrypto-web-push";
 import type { StoredSubscription } from "../db/push";
+import type { Vapid } from "../kernel/config";
 
-export interface Vapid {
-  subject: string;
-  publicKey: string;
-  privateKey: string;
-}
-
-export function vapidOf(env: Env): Vapid | null {
-  const e = env as unknown as Record<string, string | undefined>;
-  if (!e.VAPID_PUBLIC_KEY || !e.VAPID_PRIVATE_KEY) return null;
-  return { subject: e.VAPID_SUBJECT || "mailto:admin@example.com", publicKey: e.VAPID_PUBLIC_KEY, privateKey: e.VAPID_PRIVATE_KEY };
-}
+export type { Vapid };
 
 export type PushOutcome = "sent" | "gone" | "retry";
 

@@ -8,7 +8,7 @@
  */
 import type { Connection } from "partyserver";
 import { CloseCodes, type ServerFrame } from "../protocol";
-import { type BucketConfig, TokenBuckets } from "./rate-limit";
+import { type BucketConfig, TokenBuckets } from "../kernel/token-bucket";
 import { log } from "../ops/log";
 
 export interface SocketState {

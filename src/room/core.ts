@@ -22,13 +22,14 @@ import {
   type RoomSettings,
   type SendMessageBody,
 } from "../protocol";
-import type { RoomLimits } from "./config";
+import type { RoomLimits } from "../kernel/config";
 import { EventLog, toMessage } from "./event-log";
 import { type HistoryRequest, type HistoryResult, readHistory } from "./history";
 import { MediaRecords, toAttachment } from "./media";
-import { Members, type PrivacySettings } from "./members";
+import type { PrivacySettings } from "../protocol";
+import { Members } from "./members";
 import { Outbox, type OutboxEntry } from "./outbox";
-import { TokenBuckets, rateLimitedError } from "./rate-limit";
+import { TokenBuckets, rateLimitedError } from "../kernel/token-bucket";
 
 export interface RoomMeta {
   kind: RoomKind;

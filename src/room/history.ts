@@ -8,6 +8,7 @@
  * `seq`, and `events_ts` finds a time in O(log n)), so a page is one range walk
  * of the table's rowid b-tree however long the history is.
  */
+import { decodeJson, encodeJson } from "../kernel/base64url";
 import { DEFAULT_HISTORY_LIMIT, type Message, fail, ok, type Result } from "../protocol";
 import { type EventLog, type EventRow, toMessage } from "./event-log";
 import type { RoomEvent } from "../protocol";
@@ -36,12 +37,12 @@ interface Cursor {
 }
 
 export function encodeCursor(cursor: Cursor): string {
-  return btoa(JSON.stringify(cursor)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return encodeJson(cursor);
 }
 
 export function decodeCursor(text: string): Cursor | null {
   try {
-    const value: unknown = JSON.parse(atob(text.replaceAll("-", "+").replaceAll("_", "/")));
+    const value = decodeJson(text);
     if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
     const cursor: Cursor = {};
     for (const key of ["b", "l", "a", "u"] as const) {

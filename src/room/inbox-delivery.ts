@@ -15,11 +15,11 @@
  * they have (by the room's seq), so retries and reordering are harmless.
  */
 import type { InboxNotice, InboxRoom } from "../protocol";
-import { mapBounded } from "../util/bounded";
+import { mapBounded } from "../kernel/bounded";
 import type { RoomCore } from "./core";
 import type { OutboxEntry } from "./outbox";
-import { type RoomSummaryForUser, preview } from "./summary";
-import type { PushJob } from "../push/consumer";
+import { preview } from "./summary";
+import type { PushJob, RoomSummaryForUser } from "../protocol";
 import { errorText, log } from "../ops/log";
 
 export type InboxEntry = Extract<OutboxEntry, { op: "inbox" }>;

@@ -1,5 +1,5 @@
 /** Who belongs to the room. Membership decides every access in the room. */
-import type { Role } from "../protocol";
+import type { PrivacySettings, Role } from "../protocol";
 
 export interface MemberRow extends Record<string, SqlStorageValue> {
   user_id: string;
@@ -10,11 +10,6 @@ export interface MemberRow extends Record<string, SqlStorageValue> {
   last_seen: number | null;
   presence_hidden: number;
   receipts_private: number;
-}
-
-export interface PrivacySettings {
-  presenceHidden: boolean;
-  receiptsPrivate: boolean;
 }
 
 export class Members {

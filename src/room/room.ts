@@ -22,23 +22,21 @@ import {
   ok,
   statusOf,
 } from "../protocol";
-import { type MediaConfig, mediaConfig } from "../media/config";
+import { type MediaConfig, configOf } from "../kernel/config";
 import { deleteAllRoomMedia, deleteMediaForMessage, sweepOrphans } from "../media/cleanup";
 import { roomMediaPrefix } from "../media/keys";
-import { roomLimits } from "./config";
 import { LiveSockets, type RoomConnection, type SocketState, closeQuietly, closedByServerSide, forgetClosed, userTag } from "./connections";
 import { type Actor, RoomCore } from "./core";
 import { type FrameActions, handleFrame } from "./frames";
-import type { PrivacySettings } from "./members";
 import { Presence } from "./presence";
 import { RECEIPT_BATCH_MS, Receipts } from "./receipts";
 import type { HistoryRequest } from "./history";
 import { flushDelay } from "./outbox";
 import { type InboxEntry, type InboxTarget, type PushEntry, deliverNotices, noticesFor, pushJobsFor } from "./inbox-delivery";
-import type { PushJob } from "../push/consumer";
+import type { PrivacySettings, PushJob, RoomSummaryForUser } from "../protocol";
 import { migrate } from "./schema";
-import { type RoomSummaryForUser, summarise } from "./summary";
-import { consumeTicket, issueTicket } from "./tickets";
+import { summarise } from "./summary";
+import { consumeTicket, issueTicket } from "../kernel/tickets";
 import { type CrossRoomBucket, CrossRoomGate, sendThroughLimits } from "./sending";
 import { FrameQueues } from "./frame-queue";
 import { acquireLease, releaseLease } from "../user/leases";
@@ -87,8 +85,8 @@ export class Room extends Server<Env> {
     configureLogs(env);
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
-    this.media = mediaConfig(env);
-    this.core = new RoomCore(ctx.storage.sql, roomNameOf(ctx), roomLimits(env as unknown as Record<string, unknown>), {
+    this.media = configOf(env).media;
+    this.core = new RoomCore(ctx.storage.sql, roomNameOf(ctx), configOf(env).room, {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
       scheduleFlush: () => this.#scheduleAlarm(Date.now() + flushDelay(0)),
@@ -707,7 +705,7 @@ export class Room extends Server<Env> {
    * broadcast and the D1 index is not touched.
    */
   seedForBench(userId: string, count: number): Result<{ fromSeq: number; toSeq: number; ts: number }> {
-    if ((this.env as { DEV_AUTH?: string }).DEV_AUTH !== "true") return { ok: false, error: { code: "not_found", message: "dev auth is not enabled" } };
+    if (!configOf(this.env).devAuth) return { ok: false, error: { code: "not_found", message: "dev auth is not enabled" } };
     const member = this.core.requireMember(userId);
     if (!member.ok) return member;
     const n = Math.max(0, Math.min(100_000, Math.floor(count)));

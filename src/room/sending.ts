@@ -22,7 +22,8 @@
 import { type Message, type Result, type SendMessageBody, ok } from "../protocol";
 import { errorText, log } from "../ops/log";
 import type { RoomCore } from "./core";
-import { type Verdict, rateLimitedError } from "./rate-limit";
+import { MAX_SENDS_PER_CALL, type Verdict } from "../protocol";
+import { rateLimitedError } from "../kernel/token-bucket";
 
 /** The user's cross-room bucket (their UserLimits object). */
 export interface CrossRoomBucket {
@@ -40,8 +41,6 @@ export interface CrossRoomBucket {
  * `null`: the user's object was out of reach, and the send goes on under the
  * room's own limit.
  */
-/** Sends one call takes at most (UserLimits.takeSends answers up to this many). */
-export const MAX_BATCH = 1_000;
 
 export class CrossRoomGate {
   /** Users with an RPC out, and the sends waiting for the next one. */
@@ -75,7 +74,7 @@ export class CrossRoomGate {
       const next = this.#waiting.get(userId) ?? [];
       if (next.length === 0) return void this.#waiting.delete(userId);
       // The rest (rare: more than a call's worth arrived meanwhile) waits for the next call.
-      batch = next.splice(0, MAX_BATCH);
+      batch = next.splice(0, MAX_SENDS_PER_CALL);
       this.#waiting.set(userId, next);
     }
   }

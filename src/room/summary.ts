@@ -12,21 +12,11 @@
  * with the unread messages, never with the history, and the count stops at
  * UNREAD_CAP (clients show "999+").
  */
-import type { LastMessage } from "../protocol";
+import type { LastMessage, RoomSummaryForUser } from "../protocol";
 import type { Members } from "./members";
 
 export const UNREAD_CAP = 999;
 export const PREVIEW_CHARS = 100;
-
-export interface RoomSummaryForUser {
-  roomId: string;
-  /** The room's latest seq when this was computed: newer summaries have higher (or equal) heads. */
-  seq: number;
-  readSeq: number;
-  unreadCount: number;
-  lastMessage: LastMessage | null;
-  lastActivityTs: string;
-}
 
 interface LastRow extends Record<string, SqlStorageValue> {
   seq: number;

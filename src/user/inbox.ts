@@ -12,7 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom, statusOf } from "../protocol";
-import { consumeTicket, issueTicket } from "../room/tickets";
+import { consumeTicket, issueTicket } from "../kernel/tickets";
 import { acquireLease, releaseLease } from "./leases";
 import { configureLogs, log } from "../ops/log";
 

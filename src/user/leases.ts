@@ -3,8 +3,7 @@
  * and the inbox): a lease before the 101, a release when the socket ends.
  */
 import { errorText, log } from "../ops/log";
-import type { ErrorBody } from "../protocol";
-import type { ConnectionLease } from "./limits";
+import type { ConnectionLease, ErrorBody } from "../protocol";
 
 /** Takes a lease for a new socket; an error to answer instead of the upgrade, or null. */
 export async function acquireLease(env: Env, lease: ConnectionLease): Promise<ErrorBody | null> {

@@ -11,9 +11,9 @@
  *   leases, one per socket, taken before the upgrade and given back on close.
  */
 import { DurableObject } from "cloudflare:workers";
-import { intVar } from "../room/config";
-import { TokenBuckets, type Verdict } from "../room/rate-limit";
-import { MAX_BATCH } from "../room/sending";
+import { type UserLimitsConfig, configOf } from "../kernel/config";
+import { TokenBuckets } from "../kernel/token-bucket";
+import { type ConnectionDecision, type ConnectionLease, MAX_SENDS_PER_CALL, type Verdict } from "../protocol";
 
 const MINUTE = 60_000;
 const WINDOW_MINUTES = 60;
@@ -25,31 +25,7 @@ export const LEASE_GRACE_MS = 10_000;
 
 export type QuotaDecision = { ok: true; used: number } | { ok: false; retryAfter: number; used: number };
 
-export interface UserLimitsConfig {
-  /** Messages per user per minute across all rooms (bucket size and refill per minute). */
-  sendPerMinute: number;
-  /** Live WebSockets per user across all rooms and the inbox. */
-  maxConnections: number;
-}
-
-export function userLimitsConfig(env: Partial<Record<string, unknown>>): UserLimitsConfig {
-  return {
-    sendPerMinute: intVar(env.USER_SEND_PER_MINUTE, 100),
-    maxConnections: intVar(env.MAX_CONNECTIONS_PER_USER, 10),
-  };
-}
-
-/** One socket's lease: which object holds the socket, so a lost release can be noticed. */
-export interface ConnectionLease {
-  /** The socket's id in its object (partyserver's connection id; the inbox's own id). */
-  id: string;
-  userId: string;
-  kind: "room" | "inbox";
-  /** The room id, for room sockets. */
-  target: string;
-}
-
-export type ConnectionDecision = { ok: true; open: number } | { ok: false; open: number; limit: number };
+export type { UserLimitsConfig };
 
 /** What can tell which of the user's sockets it really holds: a room, or the user's inbox. */
 export interface SocketHolder {
@@ -90,7 +66,7 @@ export class UserLimits extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.config = userLimitsConfig(env as unknown as Record<string, unknown>);
+    this.config = configOf(env).user;
     this.sendBucket = TokenBuckets.perMinute(this.config.sendPerMinute);
     ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS upload_bytes (minute INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);
@@ -131,7 +107,7 @@ export class UserLimits extends DurableObject<Env> {
   /** Takes `n` sends, in order: a room's sends of this user that came while its last call was out. */
   takeSends(n: number): Verdict[] {
     const now = Date.now();
-    return Array.from({ length: Math.max(0, Math.min(Math.floor(n), MAX_BATCH)) }, () => this.sendBucket.take("send", now));
+    return Array.from({ length: Math.max(0, Math.min(Math.floor(n), MAX_SENDS_PER_CALL)) }, () => this.sendBucket.take("send", now));
   }
 
   /**

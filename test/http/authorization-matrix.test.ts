@@ -15,7 +15,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { Result } from "../../src/protocol";
 import { placeHold } from "../../src/db/compliance";
 import { signMediaUrl } from "../../src/media/signed-url";
-import { directRoomId } from "../../src/room/direct";
+import { directRoomId } from "../../src/kernel/direct";
 import type { UserLimits } from "../../src/user/limits";
 import { BASE, TEST_AUTH_SECRET, api, socketOf, sleep, tokenFor, uniqueRoom, upgrade } from "../helpers";
 import { png } from "../media/fixtures";

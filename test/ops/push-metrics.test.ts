@@ -2,7 +2,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { addSubscription, subscriptionsOf } from "../../src/db/push";
-import { type PushJob, handlePushBatch } from "../../src/push/consumer";
+import type { PushJob } from "../../src/protocol";
+import { handlePushBatch } from "../../src/push/consumer";
 import { api, tokenFor, uniqueUser } from "../helpers";
 
 function batchOf(jobs: PushJob[]) {

@@ -7,7 +7,8 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ServerFrame } from "../../src/protocol";
-import { TokenBuckets, type Verdict } from "../../src/room/rate-limit";
+import { TokenBuckets } from "../../src/kernel/token-bucket";
+import type { Verdict } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
 import type { UserLimits } from "../../src/user/limits";
 import { connect, uniqueRoom, uniqueUser, user } from "../helpers";

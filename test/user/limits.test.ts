@@ -13,8 +13,9 @@ import { describe, expect, it } from "vitest";
 import { ChatClient } from "../../src/client";
 import type { ServerFrame } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
-import { TokenBuckets } from "../../src/room/rate-limit";
-import { LEASE_GRACE_MS, type UserLimits, userLimitsConfig } from "../../src/user/limits";
+import { TokenBuckets } from "../../src/kernel/token-bucket";
+import { configOf } from "../../src/kernel/config";
+import { LEASE_GRACE_MS, type UserLimits } from "../../src/user/limits";
 import { connectInbox, inboxTicket } from "../inbox/helpers";
 import { BASE, api, connect, errorOf, eventually, sleep, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
 
@@ -45,8 +46,8 @@ async function ownerOfRooms(n: number): Promise<{ owner: User; rooms: string[] }
 
 describe("configuration", () => {
   it("defaults to 100 messages a minute across rooms and 10 live connections per user", () => {
-    expect(userLimitsConfig({})).toEqual({ sendPerMinute: 100, maxConnections: 10 });
-    expect(userLimitsConfig({ USER_SEND_PER_MINUTE: "30", MAX_CONNECTIONS_PER_USER: "4" })).toEqual({ sendPerMinute: 30, maxConnections: 4 });
+    expect(configOf({}).user).toEqual({ sendPerMinute: 100, maxConnections: 10 });
+    expect(configOf({ USER_SEND_PER_MINUTE: "30", MAX_CONNECTIONS_PER_USER: "4" }).user).toEqual({ sendPerMinute: 30, maxConnections: 4 });
   });
 });
 

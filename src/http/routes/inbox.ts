@@ -7,7 +7,8 @@ import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { ConnectTicket, UserId } from "../../protocol";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
-import { allowedOrigins, originAllowed } from "../origins";
+import { configOf } from "../../kernel/config";
+import { originAllowed } from "../origins";
 import { bearer, errorResponses, json } from "./shared";
 
 export function inboxStub(env: Env, userId: string) {
@@ -18,7 +19,7 @@ export function inboxStub(env: Env, userId: string) {
 export function inboxSocketRoute(app: OpenAPIHono<AppEnv>): void {
   app.get("/api/inbox/ws", async (c) => {
     if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("invalid_request", "expected a WebSocket upgrade");
-    if (!originAllowed(c.req.header("Origin"), allowedOrigins(c.env))) throw new ApiError("forbidden", "origin not allowed");
+    if (!originAllowed(c.req.header("Origin"), configOf(c.env).allowedOrigins)) throw new ApiError("forbidden", "origin not allowed");
     // The ticket lives in this user's inbox, which spends it; `user` only says which inbox to ask.
     const user = UserId.safeParse(c.req.query("user"));
     if (!user.success) throw new ApiError("invalid_request", "invalid user");

@@ -6,7 +6,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { Attachment, CreateUploadBody, MediaId, MediaUrl, UploadCreated, UploadId, UploadStatus, UploadedPart } from "../../protocol";
-import { type MediaConfig, mediaConfig } from "../../media/config";
+import { type MediaConfig, configOf } from "../../kernel/config";
 import { serveMedia } from "../../media/download";
 import { signMediaUrl, verifyMediaUrl } from "../../media/signed-url";
 import { SNIFF_BYTES, safeFilename, sniff } from "../../media/sniff";
@@ -86,7 +86,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { roomId } = c.req.valid("param");
       const userId = c.get("identity").userId;
-      const config = mediaConfig(c.env);
+      const config = configOf(c.env).media;
       const declared = declaredLength(c.req.header("content-length"));
       if (declared !== null && declared > config.maxBytes) throw new ApiError("content_too_large", `files are limited to ${config.maxBytes} bytes`);
       const body = c.req.raw.body;
@@ -145,7 +145,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
       const { roomId } = c.req.valid("param");
       const { filename, size } = c.req.valid("json");
       const userId = c.get("identity").userId;
-      const config = mediaConfig(c.env);
+      const config = configOf(c.env).media;
       if (size > config.maxBytes) throw new ApiError("content_too_large", `files are limited to ${config.maxBytes} bytes`);
       const room = roomStub(c.env, roomId);
       const slot = unwrap(await room.beginUpload(userId, { filename, size, partSize: config.partBytes }));
@@ -198,7 +198,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const { roomId, uploadId, partNumber } = c.req.valid("param");
       const userId = c.get("identity").userId;
-      const config = mediaConfig(c.env);
+      const config = configOf(c.env).media;
       const room = roomStub(c.env, roomId);
       const target = unwrap(await room.uploadTarget(userId, uploadId));
       if (partNumber > target.partCount) throw new ApiError("invalid_request", `this upload has ${target.partCount} parts`);
@@ -283,7 +283,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
       const { roomId, mediaId } = c.req.valid("param");
       const userId = c.get("identity").userId;
       unwrap(await roomStub(c.env, roomId).mediaForDownload(userId, mediaId));
-      return c.json(await signMediaUrl(c.env, roomId, mediaId, userId, mediaConfig(c.env).urlTtlS), 200);
+      return c.json(await signMediaUrl(c.env, roomId, mediaId, userId, configOf(c.env).media.urlTtlS), 200);
     },
   );
 

@@ -2,7 +2,7 @@
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { MuteBody, MuteResult, PushSubscriptionBody, UnregisterPushBody } from "../../protocol";
 import { addSubscription, clearMute, removeSubscription, setMute } from "../../db/push";
-import { vapidOf } from "../../push/send";
+import { configOf } from "../../kernel/config";
 import type { AppEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
@@ -16,7 +16,7 @@ export function pushRoutes(app: OpenAPIHono<AppEnv>): void {
       security: bearer,
       responses: { 200: json(z.object({ publicKey: z.string().nullable() }), "The key (null if push is not configured)"), ...errorResponses },
     }),
-    async (c) => c.json({ publicKey: vapidOf(c.env)?.publicKey ?? null }, 200),
+    async (c) => c.json({ publicKey: configOf(c.env).vapid?.publicKey ?? null }, 200),
   );
 
   app.openapi(
@@ -31,7 +31,7 @@ export function pushRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const body = c.req.valid("json");
       const endpoint = new URL(body.endpoint);
-      const devAuth = (c.env as unknown as Record<string, string | undefined>).DEV_AUTH === "true";
+      const devAuth = configOf(c.env).devAuth;
       if (endpoint.protocol !== "https:" && !(devAuth && endpoint.protocol === "http:")) {
         throw new ApiError("invalid_request", "push endpoints must be https");
       }

@@ -5,7 +5,7 @@ import { ActiveUsers, CreateRoomBody, DeleteRoomResult, DirectRoom, RestoreRoomR
 import { listRooms } from "../../db/room-index";
 import { enrichRooms } from "../room-list";
 import { readPrivacy } from "../../db/settings";
-import { directRoomId } from "../../room/direct";
+import { directRoomId } from "../../kernel/direct";
 import type { AppEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";

@@ -9,7 +9,7 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { RoomId } from "../../protocol";
 import { type HistogramSnapshot, type MetricsSnapshot, mergeSnapshots, workerMetricsOf } from "../../ops/metrics";
 import { errorText, log } from "../../ops/log";
-import { mapBounded } from "../../util/bounded";
+import { mapBounded } from "../../kernel/bounded";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
 import { bearer, errorResponses, json, roomStub } from "./shared";

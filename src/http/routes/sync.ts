@@ -2,7 +2,8 @@
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { SyncPage, SyncQuery } from "../../protocol";
 import { listRooms } from "../../db/room-index";
-import { latestSyncCursor, readSync, syncRetentionMs } from "../../db/sync";
+import { latestSyncCursor, readSync } from "../../db/sync";
+import { configOf } from "../../kernel/config";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
 import { bearer, errorResponses, json } from "./shared";
@@ -22,7 +23,7 @@ export function syncRoutes(app: OpenAPIHono<AppEnv>): void {
     async (c) => {
       const userId = c.get("identity").userId;
       const { cursor } = c.req.valid("query");
-      const outcome = await readSync(c.env.DB, userId, cursor, syncRetentionMs(c.env));
+      const outcome = await readSync(c.env.DB, userId, cursor, configOf(c.env).syncRetentionMs);
       if (outcome.ok) return c.json(outcome.page, 200);
       if (outcome.reason === "invalid_cursor") throw new ApiError("invalid_request", "cursor is not valid");
       // Too old to continue: hand over what rebuilding needs, and where to go on from.

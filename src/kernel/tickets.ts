@@ -6,12 +6,14 @@
  * and consumed by its first use; the room is the one place that can make
  * "first use" exact.
  */
+import { bytesToBase64url } from "./base64url";
+
 export const TICKET_TTL_MS = 60_000;
 
 export function issueTicket(sql: SqlStorage, userId: string, now: number, tokenExp: number | null = null): { ticket: string; expiresTs: number } {
   sql.exec("DELETE FROM tickets WHERE expires_ts <= ?", now);
   const bytes = crypto.getRandomValues(new Uint8Array(24));
-  const ticket = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  const ticket = bytesToBase64url(bytes);
   const expiresTs = now + TICKET_TTL_MS;
   sql.exec("INSERT INTO tickets (ticket, user_id, expires_ts, token_exp) VALUES (?, ?, ?, ?)", ticket, userId, expiresTs, tokenExp);
   return { ticket, expiresTs };

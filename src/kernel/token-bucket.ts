@@ -4,21 +4,13 @@
  * `perSecond`; each action takes one. Buckets live in memory: an evicted room
  * forgets them, which errs on the side of the user (a fresh, full bucket).
  */
-import type { ErrorBody } from "../protocol";
+import type { ErrorBody, Verdict } from "../protocol";
+
+export type { Verdict };
 
 export interface BucketConfig {
   perSecond: number;
   burst: number;
-}
-
-export interface Verdict {
-  allowed: boolean;
-  limit: number;
-  remaining: number;
-  /** Seconds until one token is available again (0 when allowed). */
-  retryAfter: number;
-  /** Seconds until the bucket is full again. */
-  reset: number;
 }
 
 interface Bucket {

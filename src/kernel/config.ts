@@ -1,0 +1,207 @@
+/**
+ * The deployment's configuration: every `[vars]` entry and secret the code
+ * reads, parsed once per env object with zod into one typed value, so no
+ * module reads a raw variable or casts `env` to get at one.
+ *
+ * Numeric limits keep the rule they always had: a positive safe integer wins,
+ * anything else (unset, empty, a typo) falls back to the default, so a bad
+ * value never takes a deployment down. `docs/operations.md` lists them all.
+ */
+import { z } from "zod";
+
+export const MiB = 1024 * 1024;
+
+export const DEFAULT_ALLOWED_TYPES = [
+  "image/png",
+  "image/jpeg",
+  "image/gif",
+  "image/webp",
+  "image/avif",
+  "image/heic",
+  "image/heif",
+  "video/mp4",
+  "video/webm",
+  "video/quicktime",
+  "audio/mpeg",
+  "audio/ogg",
+  "audio/opus",
+  "audio/wav",
+  "audio/aac",
+  "audio/x-m4a",
+  "audio/mp4",
+  "audio/webm",
+  "application/pdf",
+  "application/zip",
+  "text/plain",
+];
+
+/** A positive safe integer, or `fallback` for anything else. */
+export function intVar(value: unknown, fallback: number): number {
+  const n = typeof value === "string" || typeof value === "number" ? Number(value) : Number.NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : fallback;
+}
+
+const int = (fallback: number) => z.unknown().transform((v) => intVar(v, fallback));
+/** A string var where empty means unset. */
+const text = z.unknown().transform((v) => (typeof v === "string" && v !== "" ? v : undefined));
+const flag = (on: string) => z.unknown().transform((v) => v === on);
+const list = z.unknown().transform((v) =>
+  typeof v === "string"
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [],
+);
+
+const Vars = z.object({
+  AUTH_SECRET: text,
+  AUTH_JWKS_URL: text,
+  AUTH_JWT_ALG: text,
+  AUTH_ISSUER: text,
+  AUTH_AUDIENCE: text,
+  AUTH_ADMIN_CLAIM: text,
+  DEV_AUTH: flag("true"),
+  ALLOWED_ORIGINS: list,
+  UPGRADE_RATE_LIMIT: text,
+  LOG_LEVEL: text,
+
+  MAX_MESSAGE_BYTES: int(16 * 1024),
+  REPLAY_CAP: int(5_000),
+  SLOW_CONSUMER_LAG: int(2_000),
+  HEARTBEAT_TIMEOUT_MS: int(75_000),
+  ROOM_UNDO_WINDOW_MS: int(10 * 60_000),
+  HOLD_RECHECK_MS: int(60 * 60_000),
+  LARGE_ROOM_MEMBERS: int(100),
+  PRESENCE_GRACE_MS: int(15_000),
+  SEND_RATE_PER_SECOND: int(5),
+  SEND_BURST: int(20),
+  MAX_ROOM_MEMBERS: int(10_000),
+  FRAMES_PER_SECOND: int(50),
+  FRAME_BURST: int(200),
+  MESSAGE_RETENTION_DAYS: z.unknown().transform((v) => (v === undefined || v === "" ? null : intVar(v, 0) || null)),
+
+  USER_SEND_PER_MINUTE: int(100),
+  MAX_CONNECTIONS_PER_USER: int(10),
+  // Days may be fractional (tests keep a log for minutes).
+  SYNC_RETENTION_DAYS: z.unknown().transform((v) => {
+    const days = Number(v);
+    return Number.isFinite(days) && days > 0 ? days : 180;
+  }),
+
+  MEDIA_MAX_BYTES: int(25 * MiB),
+  MEDIA_PART_BYTES: int(5 * MiB),
+  MEDIA_QUOTA_BYTES_PER_HOUR: int(200 * MiB),
+  MEDIA_ORPHAN_TTL_MS: int(24 * 60 * 60 * 1000),
+  MEDIA_ALLOWED_TYPES: z.unknown().transform((v) =>
+    typeof v === "string" && v.trim() !== ""
+      ? v
+          .split(",")
+          .map((t) => t.trim().toLowerCase())
+          .filter(Boolean)
+      : DEFAULT_ALLOWED_TYPES,
+  ),
+  MEDIA_URL_TTL_S: int(3600),
+  MEDIA_URL_SECRET: text,
+
+  VAPID_PUBLIC_KEY: text,
+  VAPID_PRIVATE_KEY: text,
+  VAPID_SUBJECT: text,
+});
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+const Config = Vars.transform((v) => ({
+  auth: {
+    secret: v.AUTH_SECRET,
+    jwksUrl: v.AUTH_JWKS_URL,
+    algorithm: v.AUTH_JWT_ALG ?? (v.AUTH_JWKS_URL ? "RS256" : "HS256"),
+    issuer: v.AUTH_ISSUER,
+    audience: v.AUTH_AUDIENCE,
+    /** Claim that marks a deployment admin when it is `true`. */
+    adminClaim: v.AUTH_ADMIN_CLAIM ?? "admin",
+    devAuth: v.DEV_AUTH,
+  },
+  /** "true" enables POST /api/dev/token and plain-http push endpoints. Never set it in a deployment. */
+  devAuth: v.DEV_AUTH,
+  /** Browser origins allowed to call the API and open sockets ("*" allows any). */
+  allowedOrigins: v.ALLOWED_ORIGINS,
+  /** "off" lifts the per-IP upgrade limit (local test servers). */
+  upgradeRateLimitOff: v.UPGRADE_RATE_LIMIT === "off",
+  logLevel: v.LOG_LEVEL === "warn" || v.LOG_LEVEL === "error" ? v.LOG_LEVEL : ("info" as "info" | "warn" | "error"),
+  room: {
+    maxMessageBytes: v.MAX_MESSAGE_BYTES,
+    /** Resumes further behind than this many events get `resync` instead of a replay. */
+    replayCap: v.REPLAY_CAP,
+    /** A socket this many events behind its last `progress` is cut off as too slow. */
+    lagCap: v.SLOW_CONSUMER_LAG,
+    /** A socket silent (no frame, no heartbeat) for this long is presumed dead and closed. */
+    heartbeatTimeoutMs: v.HEARTBEAT_TIMEOUT_MS,
+    /** How long a deleted room stays restorable before its content is purged. */
+    undoWindowMs: v.ROOM_UNDO_WINDOW_MS,
+    /** How often content kept by a legal hold is looked at again. */
+    holdRecheckMs: v.HOLD_RECHECK_MS,
+    /** Above this many members, activity is not fanned out to members' sync logs. */
+    largeRoomMembers: v.LARGE_ROOM_MEMBERS,
+    /** How long after a user's last socket closes they are announced offline. */
+    presenceGraceMs: v.PRESENCE_GRACE_MS,
+    /** Sends per user in this room: refill rate and burst (token bucket). */
+    sendPerSecond: v.SEND_RATE_PER_SECOND,
+    sendBurst: v.SEND_BURST,
+    maxMembers: v.MAX_ROOM_MEMBERS,
+    /** Frames per socket (any type), checked before parsing: far above any honest client. */
+    framesPerSecond: v.FRAMES_PER_SECOND,
+    frameBurst: v.FRAME_BURST,
+    /** Days rooms keep messages unless a room sets its own (MESSAGE_RETENTION_DAYS); null: forever. */
+    defaultRetentionDays: v.MESSAGE_RETENTION_DAYS,
+  },
+  user: {
+    /** Messages per user per minute across all rooms (bucket size and refill per minute). */
+    sendPerMinute: v.USER_SEND_PER_MINUTE,
+    /** Live WebSockets per user across all rooms and the inbox. */
+    maxConnections: v.MAX_CONNECTIONS_PER_USER,
+  },
+  /** How long each user's sync log is kept (SYNC_RETENTION_DAYS, default 180). */
+  syncRetentionMs: v.SYNC_RETENTION_DAYS * DAY_MS,
+  media: {
+    /** Largest file accepted, in bytes (MEDIA_MAX_BYTES, default 25 MiB). */
+    maxBytes: v.MEDIA_MAX_BYTES,
+    /** Part size of resumable uploads (MEDIA_PART_BYTES, default 5 MiB; R2 needs at least 5 MiB for all parts but the last). */
+    partBytes: v.MEDIA_PART_BYTES,
+    /** Bytes one user may upload per rolling hour (MEDIA_QUOTA_BYTES_PER_HOUR, default 200 MiB). */
+    quotaBytesPerHour: v.MEDIA_QUOTA_BYTES_PER_HOUR,
+    /** An upload not attached to a message within this long is deleted (MEDIA_ORPHAN_TTL_MS, default 24 h). */
+    orphanTtlMs: v.MEDIA_ORPHAN_TTL_MS,
+    /** Content types accepted, after sniffing (comma separated; `image/*` style wildcards allowed). */
+    allowedTypes: v.MEDIA_ALLOWED_TYPES,
+    /** Lifetime of a signed download URL (MEDIA_URL_TTL_S, default 3600). */
+    urlTtlS: v.MEDIA_URL_TTL_S,
+    /** Key for signed media URLs; derived from AUTH_SECRET when unset. */
+    urlSecret: v.MEDIA_URL_SECRET,
+  },
+  /** Web Push (VAPID): null unless both keys are set. */
+  vapid:
+    v.VAPID_PUBLIC_KEY && v.VAPID_PRIVATE_KEY
+      ? { subject: v.VAPID_SUBJECT ?? "mailto:admin@example.com", publicKey: v.VAPID_PUBLIC_KEY, privateKey: v.VAPID_PRIVATE_KEY }
+      : null,
+}));
+
+export type Config = z.output<typeof Config>;
+export type AuthConfig = Config["auth"];
+export type RoomLimits = Config["room"];
+export type UserLimitsConfig = Config["user"];
+export type MediaConfig = Config["media"];
+export type Vapid = NonNullable<Config["vapid"]>;
+
+// One env object per isolate (and per test's miniflare bindings): parse it once.
+const parsed = new WeakMap<object, Config>();
+
+/** The configuration of `env`: parsed on first use, then cached for that env object. */
+export function configOf(env: object): Config {
+  let config = parsed.get(env);
+  if (!config) {
+    config = Config.parse(env);
+    parsed.set(env, config);
+  }
+  return config;
+}
