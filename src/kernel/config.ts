@@ -41,11 +41,14 @@ export function intVar(value: unknown, fallback: number): number {
   return Number.isSafeInteger(n) && n > 0 ? n : fallback;
 }
 
-const int = (fallback: number) => z.unknown().transform((v) => intVar(v, fallback));
+const int = (fallback: number) => z.unknown().optional().transform((v) => intVar(v, fallback));
 /** A string var where empty means unset. */
-const text = z.unknown().transform((v) => (typeof v === "string" && v !== "" ? v : undefined));
-const flag = (on: string) => z.unknown().transform((v) => v === on);
-const list = z.unknown().transform((v) =>
+const text = z
+  .unknown()
+  .optional()
+  .transform((v) => (typeof v === "string" && v !== "" ? v : undefined));
+const flag = (on: string) => z.unknown().optional().transform((v) => v === on);
+const list = z.unknown().optional().transform((v) =>
   typeof v === "string"
     ? v
         .split(",")
@@ -79,12 +82,12 @@ const Vars = z.object({
   MAX_ROOM_MEMBERS: int(10_000),
   FRAMES_PER_SECOND: int(50),
   FRAME_BURST: int(200),
-  MESSAGE_RETENTION_DAYS: z.unknown().transform((v) => (v === undefined || v === "" ? null : intVar(v, 0) || null)),
+  MESSAGE_RETENTION_DAYS: z.unknown().optional().transform((v) => (v === undefined || v === "" ? null : intVar(v, 0) || null)),
 
   USER_SEND_PER_MINUTE: int(100),
   MAX_CONNECTIONS_PER_USER: int(10),
   // Days may be fractional (tests keep a log for minutes).
-  SYNC_RETENTION_DAYS: z.unknown().transform((v) => {
+  SYNC_RETENTION_DAYS: z.unknown().optional().transform((v) => {
     const days = Number(v);
     return Number.isFinite(days) && days > 0 ? days : 180;
   }),
@@ -93,7 +96,7 @@ const Vars = z.object({
   MEDIA_PART_BYTES: int(5 * MiB),
   MEDIA_QUOTA_BYTES_PER_HOUR: int(200 * MiB),
   MEDIA_ORPHAN_TTL_MS: int(24 * 60 * 60 * 1000),
-  MEDIA_ALLOWED_TYPES: z.unknown().transform((v) =>
+  MEDIA_ALLOWED_TYPES: z.unknown().optional().transform((v) =>
     typeof v === "string" && v.trim() !== ""
       ? v
           .split(",")
@@ -193,6 +196,8 @@ export type UserLimitsConfig = Config["user"];
 export type MediaConfig = Config["media"];
 export type Vapid = NonNullable<Config["vapid"]>;
 
+// Every key is optional on input (z.unknown().optional()): zod 4 refuses an absent key
+// whose schema is a bare z.unknown() piped into a transform.
 // One env object per isolate (and per test's miniflare bindings): parse it once.
 const parsed = new WeakMap<object, Config>();
 

@@ -1,0 +1,34 @@
+/**
+ * Time as a dependency. The room and user objects read the time only through
+ * a Clock, so a test that must cross a window (a rate-limit minute, an undo
+ * window, a presence grace period) moves a ManualClock instead of sleeping.
+ * Alarms still fire by the runtime's own clock: tests run them with
+ * `runDurableObjectAlarm` after moving the clock.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch, as Date.now(). */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A clock that moves only when told: starts at `start` (default: the real time now). */
+export class ManualClock implements Clock {
+  #now: number;
+
+  constructor(start = Date.now()) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+
+  set(ms: number): void {
+    this.#now = ms;
+  }
+}
