@@ -41,7 +41,7 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      exclude: ["test/e2e/**", "test/browser/**", "node_modules/**"],
+      exclude: ["test/e2e/**", "test/browser/**", "test/unit/**", "test/client/**", "node_modules/**"],
       setupFiles: ["./test/setup.ts"],
       testTimeout: 20_000,
     },
