@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm start [-- wrangler dev flags]`: builds the web client (dist/web), applies the
 // local D1 migrations, then runs
-// `wrangler dev` with local storage and dev auth switched on. The dev signing
-// secret is made fresh for each run, so no secret lives in the repository.
+// `wrangler dev` with local storage and dev auth switched on. No secret lives in the
+// repository: the dev ones are generated into the local state directory.
 import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 const wrangler = process.platform === "win32" ? "wrangler.cmd" : "wrangler";
@@ -22,24 +24,49 @@ const migrate = spawnSync(wrangler, ["d1", "migrations", "apply", "DB", "--local
 });
 if (migrate.status !== 0) process.exit(migrate.status ?? 1);
 
-const secret = process.env.AUTH_SECRET || randomBytes(32).toString("base64url");
-
-// Web Push needs a VAPID key pair. Use VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY from the
-// environment if set; otherwise make a fresh dev pair (never stored, never committed).
-let vapidPublic = process.env.VAPID_PUBLIC_KEY;
-let vapidPrivate = process.env.VAPID_PRIVATE_KEY;
-if (!vapidPublic || !vapidPrivate) {
+// Dev secrets (the token signing secret, a VAPID key pair for Web Push) are made once per
+// local state directory and kept there, so a restart on the same state keeps every
+// session and push subscription. They reach wrangler through --env-file, never the
+// command line (which `ps` shows). The environment's AUTH_SECRET / VAPID_* win for a run.
+const stateDir = resolve(persist[1] ?? ".wrangler/state");
+mkdirSync(stateDir, { recursive: true });
+const secretsFile = join(stateDir, "edge-chat-dev.env");
+const stored = existsSync(secretsFile) ? parseEnv(readFileSync(secretsFile, "utf8")) : {};
+if (!stored.AUTH_SECRET || !stored.VAPID_PUBLIC_KEY || !stored.VAPID_PRIVATE_KEY) {
   const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-  const jwk = privateKey.export({ format: "jwk" });
-  vapidPublic = publicKey.export({ format: "der", type: "spki" }).subarray(-65).toString("base64url");
-  vapidPrivate = jwk.d;
+  stored.AUTH_SECRET ||= randomBytes(32).toString("base64url");
+  stored.VAPID_PUBLIC_KEY = publicKey.export({ format: "der", type: "spki" }).subarray(-65).toString("base64url");
+  stored.VAPID_PRIVATE_KEY = privateKey.export({ format: "jwk" }).d;
+  writeEnvFile(secretsFile, stored);
 }
-const vapidSubject = process.env.VAPID_SUBJECT || "mailto:dev@localhost";
+const envFiles = [secretsFile];
+const overrides = Object.fromEntries(
+  ["AUTH_SECRET", "VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "VAPID_SUBJECT"].filter((k) => process.env[k]).map((k) => [k, process.env[k]]),
+);
+overrides.VAPID_SUBJECT ??= stored.VAPID_SUBJECT || "mailto:dev@localhost";
+const overrideFile = join(stateDir, "edge-chat-dev.run.env");
+writeEnvFile(overrideFile, overrides);
+envFiles.push(overrideFile);
+// --env-file replaces wrangler's own .dev.vars lookup: keep a developer's .dev.vars, last so it wins.
+if (existsSync(".dev.vars")) envFiles.push(resolve(".dev.vars"));
+
 const dev = spawn(
   wrangler,
-  ["dev", "--var", "DEV_AUTH:true", "--var", `AUTH_SECRET:${secret}`, "--var", "ALLOWED_ORIGINS:*",
-   "--var", `VAPID_PUBLIC_KEY:${vapidPublic}`, "--var", `VAPID_PRIVATE_KEY:${vapidPrivate}`, "--var", `VAPID_SUBJECT:${vapidSubject}`, ...passthrough],
+  ["dev", ...envFiles.flatMap((f) => ["--env-file", f]), "--var", "DEV_AUTH:true", "--var", "ALLOWED_ORIGINS:*", ...passthrough],
   { stdio: "inherit", env },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));
 dev.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+
+function parseEnv(text) {
+  const out = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]] = m[2];
+  }
+  return out;
+}
+
+function writeEnvFile(path, values) {
+  writeFileSync(path, Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join(""), { mode: 0o600 });
+}
