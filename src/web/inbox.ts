@@ -11,8 +11,9 @@
  * reordered only when the order actually changes, so focus is not disturbed.
  */
 import { ChatError, type ChatClient, type InboxRoom, type InboxSubscription, type RoomSummary } from "../client";
+import { DIRECT_ROOM_PREFIX } from "../protocol";
 import { h, formatTime, replaceChildren } from "./dom";
-import { describe } from "./message-view";
+import { errorText } from "./errors";
 
 /** Rooms above the server's large-room threshold get no live notices: re-read the list this often while it is open. */
 const LARGE_ROOM_REFRESH_MS = 15_000;
@@ -125,7 +126,7 @@ export class Inbox {
   displayName(roomId: string): string {
     const other = this.#directNames.get(roomId);
     if (other) return other;
-    return roomId.startsWith("dm.") ? "Direct conversation" : `#${roomId}`;
+    return roomId.startsWith(DIRECT_ROOM_PREFIX) ? "Direct conversation" : `#${roomId}`;
   }
 
   rememberDirect(roomId: string, members: string[]): void {
@@ -303,7 +304,7 @@ export class Inbox {
           await this.refresh();
           this.hooks.open(roomId);
         } catch (error) {
-          status.textContent = friendly(error);
+          status.textContent = errorText("room-form", error);
         } finally {
           submit.disabled = false;
         }
@@ -339,22 +340,4 @@ function previewText(message: RoomSummary["lastMessage"], me: string): string {
   const text = message.preview.replace(/\s+/g, " ").trim();
   if (!text) return `${who}: sent an attachment`;
   return `${who}: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`;
-}
-
-function friendly(error: unknown): string {
-  if (error instanceof ChatError) {
-    switch (error.code) {
-      case "room_exists":
-        return "A room with that name already exists: join it instead.";
-      case "room_not_found":
-        return "There is no room with that name.";
-      case "room_deleted":
-        return "That room was deleted.";
-      case "invalid_request":
-        return error.message;
-      case "forbidden":
-        return "You may not do that.";
-    }
-  }
-  return describe(error);
 }
