@@ -3,9 +3,10 @@
  * room in the URL (`#/r/<roomId>`) so reloads and the back button work. On a
  * phone-sized screen only one of list and conversation shows at a time.
  */
-import { ChatClient, ChatError } from "../client";
-import { ConversationView } from "./conversation";
+import { ChatClient } from "../client";
+import { ConversationView } from "./conversation/view";
 import { h, replaceChildren } from "./dom";
+import { codeText, knownText } from "./errors";
 import { Inbox } from "./inbox";
 import type { Session } from "./session";
 
@@ -26,7 +27,7 @@ export class ChatApp {
     this.#chat = new ChatClient({ baseUrl: location.origin, token: session.token });
     this.#inbox = new Inbox(this.#chat, session.userId, {
       open: (roomId) => this.#navigate(roomId),
-      unauthorized: () => this.signOut("Your session has expired. Please sign in again."),
+      unauthorized: () => this.signOut(codeText("session", "unauthorized")),
     });
     this.el = h(
       "div",
@@ -114,7 +115,8 @@ export class ChatApp {
     this.#conversation = view;
     replaceChildren(this.#pane, view.el);
     view.open().catch((error: unknown) => {
-      if (error instanceof ChatError && error.code === "unauthorized") this.signOut("Your session has expired. Please sign in again.");
+      const expired = knownText("session", error);
+      if (expired) this.signOut(expired);
     });
   }
 

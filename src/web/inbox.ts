@@ -5,14 +5,17 @@
  * joins, leaves, deletions, restores). `listRooms` fills in what a notice
  * does not carry (a room's kind and the user's role) when the list starts,
  * when the inbox (re)connects, and when a notice names a room not yet known.
- * Also the forms to create and join rooms and to start a direct conversation.
+ * The forms to create and join rooms and to start a direct conversation are
+ * in inbox-forms.ts; one room's list item in room-item.ts.
  *
  * Each room is one keyed list item (`#items`), updated in place; the list is
  * reordered only when the order actually changes, so focus is not disturbed.
  */
 import { ChatError, type ChatClient, type InboxRoom, type InboxSubscription, type RoomSummary } from "../client";
-import { h, formatTime, replaceChildren } from "./dom";
-import { describe } from "./message-view";
+import { DIRECT_ROOM_PREFIX } from "../protocol";
+import { h, replaceChildren } from "./dom";
+import { newConversationForms } from "./inbox-forms";
+import { type RoomItem, renderRoomItem, roomItem } from "./room-item";
 
 /** Rooms above the server's large-room threshold get no live notices: re-read the list this often while it is open. */
 const LARGE_ROOM_REFRESH_MS = 15_000;
@@ -29,15 +32,6 @@ interface RoomState {
   summary: RoomSummary;
   /** False for rooms above the large-room threshold: their notices carry no unread count. */
   live: boolean;
-}
-
-interface RoomItem {
-  li: HTMLLIElement;
-  link: HTMLAnchorElement;
-  name: HTMLElement;
-  preview: HTMLElement;
-  time: HTMLTimeElement;
-  unread: HTMLElement;
 }
 
 export class Inbox {
@@ -68,7 +62,7 @@ export class Inbox {
       "nav",
       { class: "inbox", "aria-label": "Rooms" },
       h("h2", { class: "inbox-title" }, "Conversations"),
-      this.#forms(),
+      newConversationForms(chat, { refresh: () => this.refresh(), open: (roomId) => hooks.open(roomId), openDirect: (userId) => this.openDirect(userId) }),
       this.#list,
       this.#empty,
     );
@@ -125,7 +119,7 @@ export class Inbox {
   displayName(roomId: string): string {
     const other = this.#directNames.get(roomId);
     if (other) return other;
-    return roomId.startsWith("dm.") ? "Direct conversation" : `#${roomId}`;
+    return roomId.startsWith(DIRECT_ROOM_PREFIX) ? "Direct conversation" : `#${roomId}`;
   }
 
   rememberDirect(roomId: string, members: string[]): void {
@@ -245,83 +239,14 @@ export class Inbox {
   #item(room: RoomSummary): RoomItem {
     let item = this.#items.get(room.roomId);
     if (!item) {
-      const name = h("span", { class: "room-name" });
-      const time = h("time", { class: "room-time" });
-      const preview = h("span", { class: "room-preview" });
-      const unread = h("span", { class: "unread", hidden: true });
-      const link = h(
-        "a",
-        { href: `#/r/${encodeURIComponent(room.roomId)}`, class: "room-link" },
-        h("span", { class: "room-line" }, name, time),
-        h("span", { class: "room-line" }, preview, unread),
-      );
-      link.addEventListener("click", (event) => {
-        event.preventDefault();
-        this.hooks.open(room.roomId);
-      });
-      item = { li: h("li", { "data-room": room.roomId }, link), link, name, preview, time, unread };
+      item = roomItem(room.roomId, (roomId) => this.hooks.open(roomId));
       this.#items.set(room.roomId, item);
-      if (room.roomId === this.#current) link.setAttribute("aria-current", "page");
+      if (room.roomId === this.#current) item.link.setAttribute("aria-current", "page");
     }
-    item.name.textContent = this.displayName(room.roomId);
-    item.li.classList.toggle("direct", room.kind === "direct");
-    item.time.dateTime = room.lastActivityTs;
-    item.time.textContent = formatTime(room.lastActivityTs);
-    item.preview.textContent = previewText(room.lastMessage, this.me);
     // The conversation on screen reads its messages as they arrive: no badge for it.
     const count = room.roomId === this.#current && this.#currentVisible ? 0 : (room.unreadCount ?? 0);
-    item.unread.hidden = count === 0;
-    const shown = count >= 999 ? "999+" : String(count);
-    if (item.unread.dataset.count !== shown) {
-      item.unread.dataset.count = shown;
-      // Screen readers hear the count as words; the badge alone would be a bare number in the link's name.
-      replaceChildren(
-        item.unread,
-        h("span", { "aria-hidden": "true", text: shown }),
-        h("span", { class: "visually-hidden", text: count === 1 ? "1 unread message" : `${shown} unread messages` }),
-      );
-    }
-    item.li.classList.toggle("has-unread", count > 0);
+    renderRoomItem(item, room, this.displayName(room.roomId), this.me, count);
     return item;
-  }
-
-  #forms(): HTMLElement {
-    const status = h("p", { class: "form-status", role: "status" });
-    const form = (label: string, id: string, button: string, action: (value: string) => Promise<string>) => {
-      const input = h("input", { id, name: id, autocomplete: "off", required: true, spellcheck: "false" });
-      const submit = h("button", { type: "submit" }, button);
-      const el = h("form", { class: "inline-form" }, h("label", { for: id, text: label }), h("div", { class: "row" }, input, submit));
-      el.addEventListener("submit", async (event) => {
-        event.preventDefault();
-        const value = input.value.trim();
-        if (!value) return;
-        submit.disabled = true;
-        status.textContent = "";
-        try {
-          const roomId = await action(value);
-          input.value = "";
-          await this.refresh();
-          this.hooks.open(roomId);
-        } catch (error) {
-          status.textContent = friendly(error);
-        } finally {
-          submit.disabled = false;
-        }
-      });
-      return el;
-    };
-    return h(
-      "details",
-      { class: "new-conversation" },
-      h("summary", {}, "New conversation"),
-      form("Room name", "create-room", "Create room", async (roomId) => (await this.chat.createRoom(roomId)).roomId),
-      form("Room to join", "join-room", "Join room", async (roomId) => {
-        await this.chat.joinRoom(roomId);
-        return roomId;
-      }),
-      form("Direct chat with (user name)", "direct-user", "Start direct chat", (userId) => this.openDirect(userId)),
-      status,
-    );
   }
 
   /** Opens (creating if need be) the 1:1 room with `userId`; answers its room id. */
@@ -332,29 +257,3 @@ export class Inbox {
   }
 }
 
-function previewText(message: RoomSummary["lastMessage"], me: string): string {
-  if (!message) return "No messages yet";
-  const who = message.sender === me ? "You" : message.sender;
-  if ("deleted" in message) return `${who}: message deleted`;
-  const text = message.preview.replace(/\s+/g, " ").trim();
-  if (!text) return `${who}: sent an attachment`;
-  return `${who}: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`;
-}
-
-function friendly(error: unknown): string {
-  if (error instanceof ChatError) {
-    switch (error.code) {
-      case "room_exists":
-        return "A room with that name already exists: join it instead.";
-      case "room_not_found":
-        return "There is no room with that name.";
-      case "room_deleted":
-        return "That room was deleted.";
-      case "invalid_request":
-        return error.message;
-      case "forbidden":
-        return "You may not do that.";
-    }
-  }
-  return describe(error);
-}

@@ -5,7 +5,9 @@
  * or leaves and updated in place by the subscription's presence frames. Each
  * member is one list item keyed by user id, so a live frame changes one item.
  *
- * Presence is shown in words, not only by the dot's colour.
+ * Presence is shown in words, not only by the dot's colour. Who is typing
+ * is not kept here: the panel reads it from the room subscription (through
+ * `typingUsers`) whenever it draws.
  */
 import type { ChatClient } from "../client";
 import { formatTime, h, replaceChildren } from "./dom";
@@ -28,7 +30,6 @@ export class MembersPanel {
   readonly #count = h("span", { class: "count" });
   readonly #items = new Map<string, MemberItem>();
   readonly #presence = new Map<string, PresenceState>();
-  readonly #typing = new Set<string>();
   /** Live frames that came while a reload was in flight: newer than its answer, so applied after it. */
   #liveDuringLoad: PresenceState[] | null = null;
   #loading: Promise<void> | null = null;
@@ -38,6 +39,8 @@ export class MembersPanel {
     private readonly chat: ChatClient,
     private readonly roomId: string,
     private readonly me: string,
+    /** The other members typing now (the subscription's list). */
+    private readonly typingUsers: () => readonly string[],
     /** Offered on other members: start a direct conversation with them. */
     private readonly message: ((userId: string) => void) | null = null,
   ) {
@@ -79,11 +82,10 @@ export class MembersPanel {
     if (item) this.#renderPresence(state.userId, item);
   }
 
-  setTyping(userId: string, typing: boolean): void {
-    if (typing) this.#typing.add(userId);
-    else this.#typing.delete(userId);
-    const item = this.#items.get(userId);
-    if (item) item.typing.hidden = !typing;
+  /** Someone started or stopped typing: redraw each member's "typing…" from `typingUsers`. */
+  renderTyping(): void {
+    const typing = new Set(this.typingUsers());
+    for (const [userId, item] of this.#items) item.typing.hidden = !typing.has(userId);
   }
 
   isOnline(userId: string): boolean {
@@ -102,7 +104,7 @@ export class MembersPanel {
 
   #item(userId: string): HTMLLIElement {
     const status = h("span", { class: "member-status" });
-    const typing = h("span", { class: "member-typing", text: "typing…", hidden: !this.#typing.has(userId) });
+    const typing = h("span", { class: "member-typing", text: "typing…", hidden: !this.typingUsers().includes(userId) });
     const dm =
       userId !== this.me && this.message
         ? h("button", { type: "button", class: "link-button member-dm", "aria-label": `Chat with ${userId}`, title: `Direct conversation with ${userId}`, onclick: () => this.message?.(userId) }, "Chat")

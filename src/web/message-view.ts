@@ -11,6 +11,7 @@
 import type { Attachment, Message } from "../client";
 import { type MediaUrlSource, attachmentList } from "./attachments";
 import { h, formatTime, replaceChildren } from "./dom";
+import { describe } from "./errors";
 import { linkify } from "./linkify";
 
 export type DeliveryState = "sending" | "sent" | "failed";
@@ -235,9 +236,4 @@ export function renderText(text: string): Node[] {
       ? document.createTextNode(segment.text)
       : h("a", { href: segment.href, target: "_blank", rel: "noopener noreferrer" }, segment.text),
   );
-}
-
-export function describe(error: unknown): string {
-  if (error && typeof error === "object" && "message" in error && typeof error.message === "string") return error.message;
-  return String(error);
 }

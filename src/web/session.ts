@@ -3,6 +3,8 @@
  * the tab closes), and the user id read from its `sub`. The token is checked
  * by the server on every call; reading `sub` here is only for display.
  */
+import { codeText } from "./errors";
+
 const STORAGE_KEY = "edge-chat.token";
 
 export interface Session {
@@ -44,8 +46,8 @@ export async function devToken(userId: string): Promise<string> {
   });
   const body = (await res.json().catch(() => null)) as { token?: string; error?: { code?: string; message?: string } } | null;
   if (res.ok && typeof body?.token === "string") return body.token;
-  if (body?.error?.code === "not_found") throw new Error("Sign-in by user name is only for local development. Paste a token instead.");
-  if (body?.error?.code === "invalid_request") throw new Error("User names are 1 to 128 letters, digits or . _ @ : | -");
+  const known = codeText("sign-in", body?.error?.code);
+  if (known) throw new Error(known);
   throw new Error(body?.error?.message ?? `Sign-in failed (HTTP ${res.status}).`);
 }
 

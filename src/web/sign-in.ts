@@ -3,7 +3,7 @@
  * any name) or a pasted token from the deployment's identity provider.
  */
 import { h } from "./dom";
-import { describe } from "./message-view";
+import { describe } from "./errors";
 import { type Session, devToken, saveSession } from "./session";
 
 export function signInScreen(onSignedIn: (session: Session) => void, notice?: string): HTMLElement {

@@ -7,9 +7,10 @@
  * with the finished uploads' media ids.
  */
 import { type Attachment, ChatError, type ChatClient } from "../client";
+import { MAX_ATTACHMENTS } from "../protocol";
 import { formatSize } from "./attachments";
 import { h } from "./dom";
-import { describe } from "./message-view";
+import { errorText } from "./errors";
 
 interface Upload {
   file: File;
@@ -21,9 +22,6 @@ interface Upload {
   attachment: Attachment | null;
   failed: boolean;
 }
-
-/** The server's limit on attachments per message. */
-const MAX_ATTACHMENTS = 10;
 
 export class UploadTray {
   readonly el: HTMLElement;
@@ -134,7 +132,7 @@ export class UploadTray {
         if (!this.#uploads.includes(upload) || (error instanceof ChatError && error.code === "cancelled")) return;
         upload.failed = true;
         upload.li.dataset.state = "failed";
-        upload.status.textContent = `Upload failed: ${reason(error)}`;
+        upload.status.textContent = `Upload failed: ${errorText("upload", error)}`;
         const retry = h("button", { type: "button", class: "link-button", "aria-label": `Retry ${upload.file.name}`, onclick: () => this.#run(upload) }, "Retry");
         upload.actions.replaceChildren(retry, this.#removeButton(upload));
         this.#settled();
@@ -165,18 +163,4 @@ export class UploadTray {
   #layout(): void {
     this.el.hidden = this.#uploads.length === 0 && !this.#note.textContent;
   }
-}
-
-function reason(error: unknown): string {
-  if (error instanceof ChatError) {
-    switch (error.code) {
-      case "content_too_large":
-        return "the file is too large.";
-      case "unsupported_media_type":
-        return "this kind of file is not allowed.";
-      case "rate_limited":
-        return "too much uploaded in the last hour; try again later.";
-    }
-  }
-  return describe(error);
 }
