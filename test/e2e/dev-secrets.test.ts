@@ -16,10 +16,9 @@ let child: ChildProcess | null = null;
 let output = "";
 
 async function start(port: number, inspector: number): Promise<void> {
-  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
-  delete env.AUTH_SECRET;
-  delete env.VAPID_PUBLIC_KEY;
-  delete env.VAPID_PRIVATE_KEY;
+  // Nothing from this environment may supply the secrets: they must come from the state directory.
+  const env: Record<string, string | undefined> = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
+  for (const key of ["AUTH_SECRET", "VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"]) delete env[key];
   child = spawn("npm", ["start", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
