@@ -17,8 +17,8 @@ let output = "";
 
 async function start(port: number, inspector: number): Promise<void> {
   // Nothing from this environment may supply the secrets: they must come from the state directory.
-  const env: Record<string, string | undefined> = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" };
-  for (const key of ["AUTH_SECRET", "VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY"]) delete env[key];
+  // (spawn leaves out variables whose value is undefined)
+  const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", AUTH_SECRET: undefined, VAPID_PUBLIC_KEY: undefined, VAPID_PRIVATE_KEY: undefined };
   child = spawn("npm", ["start", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
