@@ -7,7 +7,8 @@
  * does not have yet fails on every request that touches it. So this asks
  * `wrangler d1 migrations list DB --remote --env <env>` first, and refuses
  * (printing the command that applies them) if any are unapplied. It also
- * refuses an environment whose database_id is still the placeholder.
+ * refuses an environment whose database_id is still the placeholder, and any
+ * configuration that switches dev auth on (DEV_AUTH lets anyone mint tokens).
  *
  * `--dry-run` builds the bundle without touching the account (no migration
  * check), as CI does. The web client is built first by npm's `predeploy`.
@@ -38,6 +39,12 @@ const toml = readFileSync(new URL("../wrangler.toml", import.meta.url), "utf8");
 if (!toml.includes(`[env.${env}.`) && !toml.includes(`[[env.${env}.`)) {
   console.error(`wrangler.toml has no [env.${env}] environment.`);
   process.exit(2);
+}
+
+const devAuth = devAuthSetting(toml, env, rest);
+if (devAuth) {
+  console.error(`${devAuth} switches dev auth on: anyone could mint tokens, admin ones included. Remove it; not deploying.`);
+  process.exit(1);
 }
 
 if (!dryRun) {
@@ -106,4 +113,20 @@ function databaseIdOf(text, envName) {
   if (start < 0) return null;
   const block = text.slice(start + header.length).split(/\n\s*\[/)[0];
   return /database_id\s*=\s*"([^"]*)"/.exec(block)?.[1] ?? null;
+}
+
+/** Where the deployment would get DEV_AUTH or DEV_AUTH_ADMIN from (its vars or a --var flag), or null. */
+export function devAuthSetting(text, envName, argv) {
+  const header = `[env.${envName}.vars]`;
+  const start = text.indexOf(header);
+  if (start >= 0) {
+    const block = text.slice(start + header.length).split(/\n\s*\[/)[0];
+    const key = /^\s*(DEV_AUTH(?:_ADMIN)?)\s*=/m.exec(block)?.[1];
+    if (key) return `[env.${envName}.vars] ${key}`;
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const value = argv[i] === "--var" ? argv[i + 1] : argv[i].startsWith("--var=") ? argv[i].slice(6) : null;
+    if (value && /^DEV_AUTH(_ADMIN)?[:=]/.test(value)) return `--var ${value.split(/[:=]/)[0]}`;
+  }
+  return null;
 }
