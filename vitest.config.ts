@@ -41,7 +41,8 @@ export default defineConfig(async () => {
     ],
     test: {
       include: ["test/**/*.test.ts"],
-      exclude: ["test/e2e/**", "test/browser/**", "test/unit/**", "test/client/**", "node_modules/**"],
+      // test/client and test/unit run in plain Node (vitest.node.config.ts).
+      exclude: ["test/e2e/**", "test/browser/**", "test/client/**", "test/unit/**", "node_modules/**"],
       setupFiles: ["./test/setup.ts"],
       testTimeout: 20_000,
     },

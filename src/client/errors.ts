@@ -1,8 +1,23 @@
-import { type ErrorCode, isErrorCode, permanentErrorCodes } from "../protocol";
+/** The SDK's one error type, and how an error answer of the API becomes one. */
+import { z } from "zod";
+import { type ErrorCode, errorCodeList, isErrorCode, permanentErrorCodes } from "../protocol";
 
-/** Codes only the SDK produces: the request never got an answer from the server. */
-export type ClientErrorCode = "network_error" | "cancelled";
+/**
+ * Codes only the SDK produces: the request never got an answer from the server
+ * (network_error, cancelled), or the answer did not have the shape the protocol
+ * promises (invalid_response: a proxy's page, a server of another version).
+ */
+export type ClientErrorCode = "network_error" | "cancelled" | "invalid_response";
 export type ChatErrorCode = ErrorCode | ClientErrorCode;
+
+/**
+ * What an error answer must carry for its code to be believed. The rest is
+ * read leniently (a missing message falls back to the code), and every other
+ * top-level field is kept as `details`.
+ */
+const ErrorAnswer = z.looseObject({
+  error: z.object({ code: z.enum(errorCodeList), message: z.unknown().optional(), retryAfter: z.unknown().optional() }),
+});
 
 /** Every failure the SDK reports. Branch on `code`; `message` is for people. */
 export class ChatError extends Error {
@@ -27,19 +42,16 @@ export class ChatError extends Error {
   }
 
   static fromBody(body: unknown, status?: number): ChatError {
-    const error = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined;
-    if (typeof error === "object" && error !== null) {
-      const { code, message, retryAfter } = error as Record<string, unknown>;
-      if (isErrorCode(code)) {
-        const { error: _error, ...details } = body as Record<string, unknown>;
-        return new ChatError(
-          code,
-          typeof message === "string" ? message : code,
-          status,
-          typeof retryAfter === "number" ? retryAfter : undefined,
-          Object.keys(details).length > 0 ? details : undefined,
-        );
-      }
+    const parsed = ErrorAnswer.safeParse(body);
+    if (parsed.success) {
+      const { error, ...details } = parsed.data;
+      return new ChatError(
+        error.code,
+        typeof error.message === "string" ? error.message : error.code,
+        status,
+        typeof error.retryAfter === "number" ? error.retryAfter : undefined,
+        Object.keys(details).length > 0 ? details : undefined,
+      );
     }
     return new ChatError(status !== undefined && status >= 500 ? "internal" : "invalid_request", `unexpected answer (HTTP ${status ?? "?"})`, status);
   }

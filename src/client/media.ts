@@ -5,9 +5,9 @@
  * client that restarts (a reload) passes `resumeUploadId`: the server says
  * which parts it has and only the rest are sent.
  */
-import type { Attachment, UploadCreated, UploadStatus, UploadedPart } from "../protocol";
-import { backoffDelay, sleep } from "./backoff";
+import { Attachment, UploadCreated, UploadStatus, UploadedPart } from "./answers";
 import { ChatError } from "./errors";
+import { type RetryOptions, withRetries } from "./retry";
 import type { Transport } from "./transport";
 
 export type MediaData = Blob | ArrayBuffer | Uint8Array;
@@ -60,7 +60,8 @@ export async function uploadMedia(transport: Transport, roomId: string, data: Me
 
   if (options.resumeUploadId === undefined && blob.size <= threshold) {
     progress(0, blob.size);
-    const attachment = await transport.upload<Attachment>(
+    const attachment = await transport.upload(
+      Attachment,
       "POST",
       mediaPath(roomId),
       blob,
@@ -80,7 +81,7 @@ async function uploadInParts(transport: Transport, roomId: string, blob: Blob, f
   const done = new Set<number>();
   let sent = 0;
   if (options.resumeUploadId !== undefined) {
-    const status = await transport.request<UploadStatus>("GET", `${mediaPath(roomId)}/uploads/${encodeURIComponent(options.resumeUploadId)}`, undefined, options.signal);
+    const status = await transport.request(UploadStatus, "GET", `${mediaPath(roomId)}/uploads/${encodeURIComponent(options.resumeUploadId)}`, undefined, options.signal);
     if (status.size !== blob.size) throw new ChatError("invalid_request", "the data is not the size of the upload being resumed");
     upload = status;
     for (const part of status.parts) {
@@ -88,7 +89,7 @@ async function uploadInParts(transport: Transport, roomId: string, blob: Blob, f
       sent += part.size;
     }
   } else {
-    upload = await transport.request<UploadCreated>("POST", `${mediaPath(roomId)}/uploads`, { filename, contentType, size: blob.size }, options.signal);
+    upload = await transport.request(UploadCreated, "POST", `${mediaPath(roomId)}/uploads`, { filename, contentType, size: blob.size }, options.signal);
   }
   const base = `${mediaPath(roomId)}/uploads/${upload.uploadId}`;
   progress(sent, blob.size);
@@ -99,31 +100,26 @@ async function uploadInParts(transport: Transport, roomId: string, blob: Blob, f
       const start = (n - 1) * upload.partSize;
       const part = blob.slice(start, Math.min(blob.size, start + upload.partSize));
       const onPart = options.onProgress ? (loaded: number) => progress(sent + Math.min(loaded, part.size), blob.size) : undefined;
-      await withRetries(options, () => transport.upload<UploadedPart>("PUT", `${base}/parts/${n}`, part, { "content-type": "application/octet-stream" }, options.signal, onPart));
+      await withRetries(
+        () => transport.upload(UploadedPart, "PUT", `${base}/parts/${n}`, part, { "content-type": "application/octet-stream" }, options.signal, onPart),
+        retries(options),
+      );
       sent += part.size;
       progress(sent, blob.size);
     }
-    return await withRetries(options, () => transport.request<Attachment>("POST", `${base}/complete`, undefined, options.signal));
+    return await withRetries(() => transport.request(Attachment, "POST", `${base}/complete`, undefined, options.signal), retries(options));
   } catch (error) {
     if (error instanceof ChatError && error.code !== "cancelled") throw new MediaUploadError(error, upload.uploadId);
     throw error;
   }
 }
 
-/** Retries network failures and server errors with backoff; permanent errors and cancellation end at once. */
-async function withRetries<T>(options: UploadOptions, attempt: () => Promise<T>): Promise<T> {
-  const attempts = options.partAttempts ?? 5;
-  for (let i = 0; ; i++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(error instanceof ChatError) || error.permanent || error.code === "not_found" || options.signal?.aborted || i + 1 >= attempts) throw error;
-      const wait = error.retryAfter !== undefined ? error.retryAfter * 1000 : backoffDelay(i);
-      try {
-        await sleep(wait, options.signal);
-      } catch {
-        throw new ChatError("cancelled", "upload was cancelled");
-      }
-    }
-  }
+/** Each part (and the completion) is tried `partAttempts` times; an upload the server no longer knows cannot be resumed. */
+function retries(options: UploadOptions): RetryOptions {
+  return {
+    attempts: options.partAttempts ?? 5,
+    signal: options.signal,
+    cancelledMessage: "upload was cancelled",
+    isFinal: (error: ChatError) => error.code === "not_found",
+  };
 }

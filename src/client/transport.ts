@@ -1,16 +1,39 @@
-/** HTTP calls to the API: the bearer token, JSON bodies, and errors as ChatError. */
+/**
+ * HTTP calls to the API: the bearer token, JSON bodies, errors as ChatError,
+ * and every answer the SDK uses checked against the protocol's schema, so a
+ * wrong shape is an `invalid_response` error rather than a value the app
+ * trusts by mistake.
+ */
+import type { ZodType } from "zod";
 import { ChatError } from "./errors";
 
 export type TokenSource = string | (() => string | Promise<string>);
 
 export interface Transport {
   baseUrl: string;
-  request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
+  /** A JSON request whose answer must match `schema`. */
+  request<T>(schema: ZodType<T>, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
+  /** A JSON request whose answer is not used: only success or failure matters. */
+  call(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<void>;
   /**
-   * A request with a raw body (file bytes) and extra headers; the answer is JSON as with `request`.
+   * A request with a raw body (file bytes) and extra headers; the answer is checked as with `request`.
    * `onProgress` hears the bytes sent so far as they go (browsers); elsewhere only when done.
    */
-  upload<T>(method: string, path: string, body: Blob, headers: Record<string, string>, signal?: AbortSignal, onProgress?: (loaded: number) => void): Promise<T>;
+  upload<T>(
+    schema: ZodType<T>,
+    method: string,
+    path: string,
+    body: Blob,
+    headers: Record<string, string>,
+    signal?: AbortSignal,
+    onProgress?: (loaded: number) => void,
+  ): Promise<T>;
+}
+
+interface RawAnswer {
+  status: number;
+  text: string;
+  retryAfter: string | null;
 }
 
 /**
@@ -20,34 +43,52 @@ export interface Transport {
  */
 export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: typeof fetch, xhrUploads = false): Transport {
   const base = baseUrl.replace(/\/+$/, "");
+  const bearer = async () => `Bearer ${typeof token === "function" ? await token() : token}`;
+  const json = (body: unknown): { body: string | undefined; headers: Record<string, string> } =>
+    body === undefined ? { body: undefined, headers: {} } : { body: JSON.stringify(body), headers: { "content-type": "application/json" } };
   return {
     baseUrl: base,
-    request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-      const headers: Record<string, string> = body !== undefined ? { "content-type": "application/json" } : {};
-      return send<T>(method, path, body === undefined ? undefined : JSON.stringify(body), headers, signal);
+    async request<T>(schema: ZodType<T>, method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+      const { body: text, headers } = json(body);
+      return shaped(schema, method, path, await send(method, path, text, headers, signal));
     },
-    upload<T>(method: string, path: string, body: Blob, headers: Record<string, string>, signal?: AbortSignal, onProgress?: (loaded: number) => void): Promise<T> {
-      if (onProgress && xhrUploads && typeof XMLHttpRequest !== "undefined") return sendWithProgress<T>(method, path, body, headers, onProgress, signal);
-      return send<T>(method, path, body, headers, signal);
+    async call(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<void> {
+      const { body: text, headers } = json(body);
+      parse(await send(method, path, text, headers, signal));
+    },
+    async upload<T>(
+      schema: ZodType<T>,
+      method: string,
+      path: string,
+      body: Blob,
+      headers: Record<string, string>,
+      signal?: AbortSignal,
+      onProgress?: (loaded: number) => void,
+    ): Promise<T> {
+      const raw =
+        onProgress && xhrUploads && typeof XMLHttpRequest !== "undefined"
+          ? await sendWithProgress(method, path, body, headers, onProgress, signal)
+          : await send(method, path, body, headers, signal);
+      return shaped(schema, method, path, raw);
     },
   };
 
-  async function sendWithProgress<T>(
+  async function sendWithProgress(
     method: string,
     path: string,
     body: Blob,
     extra: Record<string, string>,
     onProgress: (loaded: number) => void,
     signal?: AbortSignal,
-  ): Promise<T> {
-    const bearer = `Bearer ${typeof token === "function" ? await token() : token}`;
+  ): Promise<RawAnswer> {
+    const authorization = await bearer();
     if (signal?.aborted) throw new ChatError("cancelled", "request was cancelled");
-    const { status, text, retryAfter } = await new Promise<{ status: number; text: string; retryAfter: string | null }>((resolve, reject) => {
+    return new Promise<RawAnswer>((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       const abort = () => xhr.abort();
       xhr.open(method, `${base}${path}`);
       for (const [name, value] of Object.entries(extra)) xhr.setRequestHeader(name, value);
-      xhr.setRequestHeader("authorization", bearer);
+      xhr.setRequestHeader("authorization", authorization);
       xhr.upload.onprogress = (event) => onProgress(event.loaded);
       xhr.onload = () => {
         signal?.removeEventListener("abort", abort);
@@ -61,11 +102,10 @@ export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: 
       signal?.addEventListener("abort", abort, { once: true });
       xhr.send(body);
     });
-    return answer<T>(status, text, retryAfter);
   }
 
-  async function send<T>(method: string, path: string, body: BodyInit | undefined, extra: Record<string, string>, signal?: AbortSignal): Promise<T> {
-    const headers: Record<string, string> = { ...extra, authorization: `Bearer ${typeof token === "function" ? await token() : token}` };
+  async function send(method: string, path: string, body: BodyInit | undefined, extra: Record<string, string>, signal?: AbortSignal): Promise<RawAnswer> {
+    const headers: Record<string, string> = { ...extra, authorization: await bearer() };
     let res: Response;
     try {
       res = await fetchImpl(`${base}${path}`, { method, headers, body, signal });
@@ -73,33 +113,40 @@ export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: 
       if (signal?.aborted) throw new ChatError("cancelled", "request was cancelled");
       throw new ChatError("network_error", `could not reach the server: ${String(error)}`);
     }
-    let text: string;
     try {
-      text = await res.text();
+      return { status: res.status, text: await res.text(), retryAfter: res.headers.get("Retry-After") };
     } catch (error) {
       // The connection died while the answer was being read: as good as no answer.
       if (signal?.aborted) throw new ChatError("cancelled", "request was cancelled");
       throw new ChatError("network_error", `the connection dropped while reading the answer: ${String(error)}`);
     }
-    return answer<T>(res.status, text, res.headers.get("Retry-After"));
   }
+}
 
-  function answer<T>(status: number, text: string, retryAfterHeader: string | null): Promise<T> {
-    let json: unknown = null;
-    try {
-      json = text ? JSON.parse(text) : null;
-    } catch {
-      // A proxy's HTML error page: reported by status below.
-    }
-    if (status < 200 || status > 299) {
-      const error = ChatError.fromBody(json, status);
-      const retryAfter = Number(retryAfterHeader);
-      return Promise.reject(
-        error.retryAfter === undefined && Number.isFinite(retryAfter) && retryAfter > 0
-          ? new ChatError(error.code, error.message, error.status, retryAfter, error.details)
-          : error,
-      );
-    }
-    return Promise.resolve(json as T);
+/** The JSON of a successful answer; an error answer is thrown as ChatError. */
+function parse({ status, text, retryAfter: retryAfterHeader }: RawAnswer): unknown {
+  let json: unknown = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // A proxy's HTML error page: reported by status below.
   }
+  if (status >= 200 && status <= 299) return json;
+  const error = ChatError.fromBody(json, status);
+  const retryAfter = Number(retryAfterHeader);
+  throw error.retryAfter === undefined && Number.isFinite(retryAfter) && retryAfter > 0
+    ? new ChatError(error.code, error.message, error.status, retryAfter, error.details)
+    : error;
+}
+
+function shaped<T>(schema: ZodType<T>, method: string, path: string, raw: RawAnswer): T {
+  const result = schema.safeParse(parse(raw));
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const where = issue && issue.path.length > 0 ? ` at ${issue.path.join(".")}` : "";
+  throw new ChatError(
+    "invalid_response",
+    `the answer to ${method} ${path.split("?")[0]} does not have the expected shape${where}: ${issue?.message ?? "unknown"}`,
+    raw.status,
+  );
 }

@@ -19,10 +19,16 @@ export function imageDimensions(contentType: string, b: Uint8Array): Dimensions 
         return b.length >= 24 ? ok({ width: view.getUint32(16), height: view.getUint32(20) }) : null;
       case "image/gif":
         return b.length >= 10 ? ok({ width: view.getUint16(6, true), height: view.getUint16(8, true) }) : null;
-      case "image/webp":
-        return webp(b, view);
-      case "image/jpeg":
-        return jpeg(b, view);
+      // Every branch through ok(): a VP8 frame or a JPEG sized by a later DNL marker reads
+      // as 0, and an attachment with a zero side breaks the protocol's Attachment schema.
+      case "image/webp": {
+        const d = webp(b, view);
+        return d && ok(d);
+      }
+      case "image/jpeg": {
+        const d = jpeg(b, view);
+        return d && ok(d);
+      }
       default:
         return null;
     }

@@ -7,3 +7,4 @@ export * from "./http";
 export * from "./frames";
 export * from "./inbox";
 export * from "./objects";
+export * from "./push-answers";

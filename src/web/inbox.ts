@@ -11,8 +11,7 @@
  * Each room is one keyed list item (`#items`), updated in place; the list is
  * reordered only when the order actually changes, so focus is not disturbed.
  */
-import { ChatError, type ChatClient, type InboxRoom, type InboxSubscription, type RoomSummary } from "../client";
-import { DIRECT_ROOM_PREFIX } from "../protocol";
+import { ChatError, DIRECT_ROOM_PREFIX, type ChatClient, type InboxRoom, type InboxSubscription, type RoomSummary } from "../client";
 import { h, replaceChildren } from "./dom";
 import { newConversationForms } from "./inbox-forms";
 import { type RoomItem, renderRoomItem, roomItem } from "./room-item";

@@ -6,8 +6,7 @@
  * time the text is written the file is usually there; the message is sent
  * with the finished uploads' media ids.
  */
-import { type Attachment, ChatError, type ChatClient } from "../client";
-import { MAX_ATTACHMENTS } from "../protocol";
+import { type Attachment, ChatError, type ChatClient, MAX_ATTACHMENTS } from "../client";
 import { formatSize } from "./attachments";
 import { h } from "./dom";
 import { errorText } from "./errors";

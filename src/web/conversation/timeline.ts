@@ -7,7 +7,7 @@
  * composer's; it places them here with `appendPending` and, once stored,
  * `place`.
  */
-import { DEFAULT_HISTORY_LIMIT } from "../../protocol";
+import { DEFAULT_HISTORY_LIMIT } from "../../client";
 import type { ChatClient, HistoryPage, Message } from "../../client";
 import { h, replaceChildren } from "../dom";
 import type { MessageView } from "../message-view";

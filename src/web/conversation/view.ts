@@ -9,7 +9,7 @@
  * `headSeq`), so nothing is missed or shown twice.
  */
 import type { ChatClient, ConnectionState, Message, RoomSummary, Subscription } from "../../client";
-import { DIRECT_ROOM_PREFIX } from "../../protocol";
+import { DIRECT_ROOM_PREFIX } from "../../client";
 import { h } from "../dom";
 import { MembersPanel } from "../members";
 import { type MessageActions, MessageView } from "../message-view";
