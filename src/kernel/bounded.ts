@@ -1,3 +1,4 @@
+/** Bounded concurrency for fan-out calls (room summaries, stats), so one request cannot open thousands of RPCs at once. */
 /** Runs `fn` over `items` with at most `limit` calls in flight; results keep the input order. */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);

@@ -1,3 +1,4 @@
+/** The id of a 1:1 room, derived from its two members (the Worker routes it, the room checks it). */
 import { DIRECT_ROOM_PREFIX } from "../protocol";
 
 /**

@@ -1,3 +1,4 @@
+/** WebSocket frames of a room socket: what clients send (hello, send, typing, read, progress) and what the room sends back (events, acks, errors, presence). */
 import { z } from "zod";
 import { ClientMessageId, UserId } from "./ids";
 import { MAX_ATTACHMENTS, MediaId } from "./media";

@@ -1,3 +1,4 @@
+/** Bodies and answers of the HTTP API, shared by the routes (and their OpenAPI document) and the SDK. */
 import { z } from "zod";
 import { errorCodeList } from "./errors";
 import { ClientMessageId, RoomId, Timestamp, UserId } from "./ids";

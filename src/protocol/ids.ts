@@ -1,3 +1,4 @@
+/** Ids on the wire: rooms, users, messages, client message ids and timestamps. */
 import { z } from "zod";
 
 /** Room ids are chosen by users; they appear in URLs, so the alphabet is URL-safe. */

@@ -1,3 +1,4 @@
+/** Frames of the inbox socket: the state of every room of one user, and notices as it changes. */
 import { z } from "zod";
 import { RoomId, Timestamp } from "./ids";
 import { LastMessage } from "./http";

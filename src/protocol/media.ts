@@ -1,3 +1,4 @@
+/** Attachments and uploads: what a message carries about a file, and the upload API's bodies. */
 import { z } from "zod";
 import { Timestamp } from "./ids";
 

@@ -1,3 +1,4 @@
+/** Messages and the events of a room's log (sent, edited, deleted, joined, left...), in seq order. */
 import { z } from "zod";
 import { RoomId, Timestamp, UserId } from "./ids";
 import { Attachment } from "./media";

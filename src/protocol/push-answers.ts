@@ -1,3 +1,4 @@
+/** Answers of the Web Push routes (the VAPID key, registering and unregistering a subscription). */
 import { z } from "zod";
 
 /**
