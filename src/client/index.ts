@@ -7,7 +7,7 @@
  *   const sub = await chat.subscribe("general", { onMessage: (m) => console.log(m.content) });
  *   await chat.sendMessage("general", "Hello!");
  */
-import type { Attachment, HistoryPage, Message, Position, RoomSettings, RoomSummary, SyncPage } from "../protocol";
+import { type Attachment, DevToken, type HistoryPage, type Message, type Position, type RoomSettings, type RoomSummary, type SyncPage } from "../protocol";
 import * as Answer from "./answers";
 import { ChatError } from "./errors";
 import { type InboxHandlers, InboxSubscription } from "./inbox";
@@ -47,6 +47,16 @@ export class ChatClient {
     this.#transport = createTransport(options.baseUrl, options.token, fetchImpl, options.fetch === undefined);
     this.#WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.#outbox = new SendOutbox(this.#transport);
+  }
+
+  /**
+   * Dev auth only (`npm start`, DEV_AUTH): a token for any user id, from
+   * `POST /api/dev/token`. Fails with `not_found` where dev auth is off.
+   */
+  static async devToken(baseUrl: string, userId: string, options: { admin?: boolean; fetch?: typeof fetch } = {}): Promise<string> {
+    const transport = createTransport(baseUrl, "", options.fetch ?? globalThis.fetch.bind(globalThis));
+    const body = options.admin === undefined ? { userId } : { userId, admin: options.admin };
+    return (await transport.request(DevToken, "POST", "/api/dev/token", body)).token;
   }
 
   /** Creates a room; the caller becomes its owner and first member. Fails with `room_exists`. */

@@ -43,7 +43,11 @@ interface RawAnswer {
  */
 export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: typeof fetch, xhrUploads = false): Transport {
   const base = baseUrl.replace(/\/+$/, "");
-  const bearer = async () => `Bearer ${typeof token === "function" ? await token() : token}`;
+  // No token (a dev sign-in asking for its first one): no authorization header at all.
+  const bearer = async () => {
+    const value = typeof token === "function" ? await token() : token;
+    return value ? `Bearer ${value}` : null;
+  };
   const json = (body: unknown): { body: string | undefined; headers: Record<string, string> } =>
     body === undefined ? { body: undefined, headers: {} } : { body: JSON.stringify(body), headers: { "content-type": "application/json" } };
   return {
@@ -88,7 +92,7 @@ export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: 
       const abort = () => xhr.abort();
       xhr.open(method, `${base}${path}`);
       for (const [name, value] of Object.entries(extra)) xhr.setRequestHeader(name, value);
-      xhr.setRequestHeader("authorization", authorization);
+      if (authorization) xhr.setRequestHeader("authorization", authorization);
       xhr.upload.onprogress = (event) => onProgress(event.loaded);
       xhr.onload = () => {
         signal?.removeEventListener("abort", abort);
@@ -105,7 +109,8 @@ export function createTransport(baseUrl: string, token: TokenSource, fetchImpl: 
   }
 
   async function send(method: string, path: string, body: BodyInit | undefined, extra: Record<string, string>, signal?: AbortSignal): Promise<RawAnswer> {
-    const headers: Record<string, string> = { ...extra, authorization: await bearer() };
+    const authorization = await bearer();
+    const headers: Record<string, string> = authorization ? { ...extra, authorization } : { ...extra };
     let res: Response;
     try {
       res = await fetchImpl(`${base}${path}`, { method, headers, body, signal });

@@ -3,7 +3,8 @@
  * the tab closes), and the user id read from its `sub`. The token is checked
  * by the server on every call; reading `sub` here is only for display.
  */
-import { codeText } from "./errors";
+import { ChatClient } from "../client";
+import { errorText } from "./errors";
 
 const STORAGE_KEY = "edge-chat.token";
 
@@ -39,16 +40,11 @@ export function clearSession(): void {
 
 /** Dev auth (`npm start`): the server hands out a token for any user name. */
 export async function devToken(userId: string): Promise<string> {
-  const res = await fetch("/api/dev/token", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ userId }),
-  });
-  const body = (await res.json().catch(() => null)) as { token?: string; error?: { code?: string; message?: string } } | null;
-  if (res.ok && typeof body?.token === "string") return body.token;
-  const known = codeText("sign-in", body?.error?.code);
-  if (known) throw new Error(known);
-  throw new Error(body?.error?.message ?? `Sign-in failed (HTTP ${res.status}).`);
+  try {
+    return await ChatClient.devToken(location.origin, userId);
+  } catch (error) {
+    throw new Error(errorText("sign-in", error));
+  }
 }
 
 function readClaims(token: string): { sub: string; exp?: number } | null {
