@@ -1,8 +1,7 @@
 /**
- * Presence, typing and read receipts (DESIGN.md promises 7 to 9): presence
- * across devices with a grace period and a last-seen time, hidden presence,
- * ephemeral typing, forward-only receipts shared across devices, private
- * receipts.
+ * Presence (DESIGN.md promise 7): online across devices, offline with a
+ * last-seen time only after a grace period, no announcement for a flap, and
+ * hidden presence.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -46,8 +45,12 @@ describe("presence", () => {
     await setGrace(roomId, 200);
     phone.close();
     await phone.waitClosed();
-    await sleep(50);
-    expect(await presenceOf(bob, roomId, alice.userId)).toMatchObject({ online: true, devices: 1 });
+    // The room counts the close once it has handled it, which may come after the client saw it.
+    const one = await eventually(async () => {
+      const p = await presenceOf(bob, roomId, alice.userId);
+      return p.devices === 1 ? p : undefined;
+    }, 5000, "the phone to be counted out");
+    expect(one).toMatchObject({ online: true, devices: 1 });
     laptop.close();
     await laptop.waitClosed();
     // Within the grace period: still online, nothing announced.
@@ -94,91 +97,5 @@ describe("presence", () => {
     expect(await presenceOf(alice, roomId, alice.userId)).toMatchObject({ online: true, devices: 1 });
     socket.close();
     watcher.close();
-  });
-});
-
-describe("typing", () => {
-  it("reaches other members with a 10 s expiry, not the typer, is never stored, and is rate limited per user", async () => {
-    const { users, roomId } = await roomOf("alice", "bob");
-    const [alice, bob] = users as [Awaited<ReturnType<typeof user>>, Awaited<ReturnType<typeof user>>];
-    const typer = await connect(alice.token, roomId);
-    const watcher = await connect(bob.token, roomId);
-    const before = (await bob.history(roomId)).body.headSeq;
-    typer.send({ type: "typing" });
-    const notice = await watcher.waitFor((f) => f.type === "typing");
-    expect(notice).toMatchObject({ type: "typing", roomId, userId: alice.userId });
-    const ttl = notice.type === "typing" ? Date.parse(notice.expiresTs) - Date.now() : 0;
-    expect(ttl).toBeGreaterThan(8_000);
-    expect(ttl).toBeLessThanOrEqual(10_000);
-    // A burst within 2 s is absorbed.
-    for (let i = 0; i < 5; i++) typer.send({ type: "typing" });
-    expect((await alice.call("POST", `/api/rooms/${roomId}/typing`)).status).toBe(200);
-    await watcher.sync();
-    await typer.sync();
-    expect(framesOf(watcher, "typing")).toHaveLength(1);
-    expect(framesOf(typer, "typing")).toHaveLength(0);
-    expect((await bob.history(roomId)).body.headSeq).toBe(before);
-    typer.close();
-    watcher.close();
-  });
-
-  it("is refused for non-members", async () => {
-    const { roomId } = await roomOf("alice");
-    const mallory = await user(uniqueUser("mallory"));
-    const res = await mallory.call("POST", `/api/rooms/${roomId}/typing`);
-    expect(res.status).toBe(403);
-    expect(res.body.error.code).toBe("not_member");
-  });
-});
-
-describe("read receipts", () => {
-  it("move forward only, reach the other members and the reader's other devices, and batch into one write", async () => {
-    const { users, roomId } = await roomOf("alice", "bob");
-    const [alice, bob] = users as [Awaited<ReturnType<typeof user>>, Awaited<ReturnType<typeof user>>];
-    const seqs: number[] = [];
-    for (let i = 0; i < 5; i++) seqs.push((await alice.send(roomId, `m${i}`)).body.seq);
-    const bobPhone = await connect(bob.token, roomId);
-    const bobLaptop = await connect(bob.token, roomId);
-    const aliceSocket = await connect(alice.token, roomId);
-    // A fast reader: one markRead per message.
-    for (const seq of seqs) bobPhone.send({ type: "read", seq });
-    await bobPhone.sync();
-    await runDurableObjectAlarm(env.ROOMS.getByName(roomId));
-    const last = seqs[seqs.length - 1]!;
-    await aliceSocket.waitFor((f) => f.type === "receipt" && f.userId === bob.userId && f.seq === last);
-    await bobLaptop.waitFor((f) => f.type === "receipt" && f.userId === bob.userId && f.seq === last);
-    // Batched: the other members hear the final position, not one receipt per message.
-    expect(framesOf(aliceSocket, "receipt").filter((f) => f.userId === bob.userId).length).toBeLessThan(seqs.length);
-
-    // Backwards is accepted and changes nothing.
-    const back = await bob.call("POST", `/api/rooms/${roomId}/read`, { seq: seqs[0] });
-    expect(back.status).toBe(200);
-    expect(back.body.seq).toBe(last);
-    const receipts = await alice.call("GET", `/api/rooms/${roomId}/receipts`);
-    expect(receipts.body.receipts).toContainEqual({ userId: bob.userId, seq: last });
-    bobPhone.close();
-    bobLaptop.close();
-    aliceSocket.close();
-  });
-
-  it("of a private reader are shown to nobody but their own devices", async () => {
-    const { users, roomId } = await roomOf("alice", "bob");
-    const [alice, bob] = users as [Awaited<ReturnType<typeof user>>, Awaited<ReturnType<typeof user>>];
-    expect((await bob.call("PATCH", "/api/me/settings", { readReceiptVisibility: "nobody" })).status).toBe(200);
-    const seq = (await alice.send(roomId, "secret read")).body.seq;
-    const aliceSocket = await connect(alice.token, roomId);
-    const bobOther = await connect(bob.token, roomId);
-    expect((await bob.call("POST", `/api/rooms/${roomId}/read`, { seq })).status).toBe(200);
-    await runDurableObjectAlarm(env.ROOMS.getByName(roomId));
-    await bobOther.waitFor((f) => f.type === "receipt" && f.userId === bob.userId && f.seq === seq);
-    await aliceSocket.sync();
-    expect(framesOf(aliceSocket, "receipt").filter((f) => f.userId === bob.userId)).toEqual([]);
-    const seenByAlice = (await alice.call("GET", `/api/rooms/${roomId}/receipts`)).body.receipts;
-    expect(seenByAlice.find((r: { userId: string }) => r.userId === bob.userId)).toBeUndefined();
-    const seenByBob = (await bob.call("GET", `/api/rooms/${roomId}/receipts`)).body.receipts;
-    expect(seenByBob).toContainEqual({ userId: bob.userId, seq });
-    aliceSocket.close();
-    bobOther.close();
-    await eventually(async () => true);
   });
 });
