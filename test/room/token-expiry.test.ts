@@ -78,7 +78,9 @@ class InboxSocket {
   constructor(res: Response) {
     this.ws = res.webSocket!;
     this.ws.accept();
-    this.ws.addEventListener("message", (e) => this.texts.push(String(e.data)));
+    this.ws.addEventListener("message", (e) => {
+      this.texts.push(String(e.data));
+    });
     this.ws.addEventListener("close", (e) => (this.closed = { code: e.code }));
   }
   send(text: string) {
