@@ -30,6 +30,7 @@ import type { PrivacySettings } from "../protocol";
 import { Members } from "./members";
 import { Outbox, type OutboxEntry } from "./outbox";
 import { TokenBuckets, rateLimitedError } from "../kernel/token-bucket";
+import type { Clock } from "../kernel/clock";
 
 export interface RoomMeta {
   kind: RoomKind;
@@ -88,11 +89,12 @@ export class RoomCore {
     readonly sql: SqlStorage,
     readonly roomId: string,
     readonly limits: RoomLimits,
+    readonly clock: Clock,
     private readonly effects: Effects,
   ) {
-    this.log = new EventLog(sql, roomId);
+    this.log = new EventLog(sql, roomId, clock);
     this.members = new Members(sql);
-    this.outbox = new Outbox(sql);
+    this.outbox = new Outbox(sql, clock);
     this.sendBuckets = new TokenBuckets({ perSecond: limits.sendPerSecond, burst: limits.sendBurst });
     this.media = new MediaRecords(sql);
     this.#meta = readMeta(sql);
@@ -197,7 +199,7 @@ export class RoomCore {
     if (invalid) return { ok: false, error: invalid };
     // After the dedupe: a retry of a stored message costs nothing. Once, on admission.
     if (admittedAt === undefined) {
-      const verdict = this.sendBuckets.take(userId);
+      const verdict = this.sendBuckets.take(userId, this.clock.now());
       if (!verdict.allowed) {
         return {
           ok: false,
@@ -270,7 +272,7 @@ export class RoomCore {
   tombstone(seq: number, messageId: string, sender: string, content: string, deletedBy: string, reason: string): number {
     const ts = this.log.now();
     this.#queuePurge(messageId, sender, content, reason, ts);
-    if (this.media.markMessageRemoved(seq) > 0) this.effects.scheduleAt(Date.now());
+    if (this.media.markMessageRemoved(seq) > 0) this.effects.scheduleAt(this.clock.now());
     // The row's data held only the attachments, which a tombstone does not show.
     this.sql.exec("UPDATE events SET content = NULL, data = NULL, deleted_ts = ?, deleted_by = ? WHERE seq = ?", ts, deletedBy, seq);
     const event = this.log.appendNotice("message_deleted", deletedBy, { messageId, messageSeq: seq, deletedTs: ts });
@@ -314,7 +316,7 @@ export class RoomCore {
     const allowed = actor.admin === true || meta.deletedBy === actor.userId || role === "owner" || role === "admin";
     if (!allowed) return fail("forbidden", "only the deleter, owners and admins may restore this room");
     if (meta.deletedTs === null) return ok({ roomId: this.roomId, restored: true });
-    if (meta.purged || (meta.restorableUntil ?? 0) <= Date.now()) {
+    if (meta.purged || (meta.restorableUntil ?? 0) <= this.clock.now()) {
       return fail("room_deleted", `room ${this.roomId} was deleted and can no longer be restored`);
     }
     const ts = this.log.now();
@@ -406,7 +408,7 @@ export class RoomCore {
     // The hold itself is audited where it is recorded (D1, with its id); the room only obeys it.
     void adminId;
     this.#setMeta({ held });
-    if (!held) this.effects.scheduleAt(Date.now());
+    if (!held) this.effects.scheduleAt(this.clock.now());
   }
 
   history(userId: string, req: HistoryRequest): Result<HistoryResult & { headSeq: number; epoch: string }> {
@@ -489,7 +491,7 @@ export class RoomCore {
     this.#audit(actor.userId, "retention_changed", null, days === null ? "default" : `${days} days`, ts);
     this.effects.scheduleFlush();
     // A shorter retention may already have something to trim.
-    this.effects.scheduleAt(Date.now());
+    this.effects.scheduleAt(this.clock.now());
     return ok(this.#settings());
   }
 
@@ -548,7 +550,7 @@ export class RoomCore {
       this.sql.exec(`DELETE FROM events WHERE ${range} AND type <> 'message'`, from, last);
       this.#setMeta({ trimmedThrough: last });
       // The purge queue and removed media are emptied by the alarm.
-      this.effects.scheduleAt(Date.now());
+      this.effects.scheduleAt(this.clock.now());
       if (seqs.length === batch) return { trimmed, next: now + 1_000 };
     }
     // The oldest event that may still expire (never the head, which is never trimmed).
@@ -568,7 +570,7 @@ export class RoomCore {
       reason,
       ts,
     );
-    this.effects.scheduleAt(Date.now());
+    this.effects.scheduleAt(this.clock.now());
   }
 
   /** Each id must be a finished upload of this sender in this room, not yet on a message. */
@@ -600,7 +602,7 @@ export class RoomCore {
     this.#setMeta({
       kind,
       createdBy,
-      createdTs: Date.now(),
+      createdTs: this.clock.now(),
       epoch: crypto.randomUUID(),
       deletedTs: null,
       deletedBy: null,

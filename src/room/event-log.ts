@@ -11,6 +11,7 @@
  * text from every replay, and a replayed edit shows the latest state.
  */
 import type { Attachment, Message, Role, RoomEvent } from "../protocol";
+import type { Clock } from "../kernel/clock";
 
 export interface EventRow extends Record<string, SqlStorageValue> {
   seq: number;
@@ -46,6 +47,7 @@ export class EventLog {
   constructor(
     private readonly sql: SqlStorage,
     private readonly roomId: string,
+    private readonly clock: Clock,
   ) {
     this.#head = 0;
     this.#lastTs = 0;
@@ -68,7 +70,7 @@ export class EventLog {
 
   /** A timestamp that never goes backwards, so ordering by seq is ordering by time. */
   now(): number {
-    this.#lastTs = Math.max(Date.now(), this.#lastTs);
+    this.#lastTs = Math.max(this.clock.now(), this.#lastTs);
     return this.#lastTs;
   }
 

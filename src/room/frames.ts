@@ -73,7 +73,7 @@ export function handleFrame(
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
   // Before any parsing: a client flooding frames costs the room one counter per frame,
   // and is cut off, so it cannot queue work in front of everyone else.
-  if (!sockets.frameBudget.take(connection.id).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+  if (!sockets.frameBudget.take(connection.id, core.clock.now()).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
   if (typeof raw !== "string") {
     return void inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" }));
   }
@@ -92,7 +92,7 @@ export function handleFrame(
   }
   const frame = parsed.data;
   // Any frame shows the client is alive; persisting that at most every 10 s keeps it cheap.
-  const now = Date.now();
+  const now = core.clock.now();
   if (state.exp && state.exp <= now) return closeQuietly(connection, CloseCodes.tokenExpired, "token expired");
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   if (frame.type === "send") {
@@ -193,7 +193,7 @@ function hello(
     }
   }
   // What was replayed counts as received: the lag cap applies from here on.
-  sockets.set(connection, { ...sockets.get(connection), userId, live: true, acked: head, since: Date.now() });
+  sockets.set(connection, { ...sockets.get(connection), userId, live: true, acked: head, since: core.clock.now() });
   send(connection, { type: "live", roomId: core.roomId, epoch, seq: head });
 }
 

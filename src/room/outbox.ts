@@ -10,6 +10,7 @@
  */
 import type { InboxKind, Role, RoomKind } from "../protocol";
 import { errorText, log } from "../ops/log";
+import type { Clock } from "../kernel/clock";
 
 export type OutboxEntry =
   | {
@@ -52,7 +53,10 @@ const MAX_ROWS_PER_FLUSH = 100;
 export class Outbox {
   #version = 0;
 
-  constructor(private readonly sql: SqlStorage) {
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly clock: Clock,
+  ) {
     const row = sql.exec<{ v: number | null }>("SELECT max(version) AS v FROM outbox").one();
     this.#version = row.v ?? 0;
   }
@@ -66,7 +70,7 @@ export class Outbox {
       key,
       JSON.stringify(entry),
       this.#version,
-      Date.now(),
+      this.clock.now(),
     );
   }
 
@@ -129,7 +133,7 @@ export class Outbox {
         await db.batch(d1Rows.flatMap((row) => statementsFor(db, row.entry)));
         done.push(...d1Rows);
         // The clock has moved on with the batch's I/O: this is when D1 had the rows.
-        const now = Date.now();
+        const now = this.clock.now();
         // One figure per flush, its oldest change: what the index's readers wait for at worst.
         const oldest = Math.min(...d1Rows.map((row) => row.queued_ts ?? now));
         d1LagMs = Math.max(0, now - oldest);

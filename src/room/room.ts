@@ -43,6 +43,7 @@ import { acquireLease, releaseLease } from "../user/leases";
 import * as uploads from "./uploads";
 import { Metrics, type MetricsSnapshot, metricsSink } from "../ops/metrics";
 import { configureLogs, errorText, log } from "../ops/log";
+import { type Clock, ClockSlot } from "../kernel/clock";
 
 const USER_HEADER = "x-chat-user";
 const TOKEN_EXP_HEADER = "x-chat-token-exp";
@@ -79,6 +80,22 @@ export class Room extends Server<Env> {
   #alarmAt: number | null = null;
   /** This room's operational figures (src/ops/metrics.ts); saved by the alarm, so eviction keeps most of them. */
   readonly metrics: Metrics;
+  readonly #time = new ClockSlot();
+
+  /**
+   * Where every rule of this room reads the time (rate windows, the undo
+   * window, grace periods, ticket and token expiry, timestamps). A test swaps
+   * it inside `runInDurableObject` (`room.clock = new ManualClock()`) and then
+   * moves that clock instead of sleeping; every module sees the new one at once.
+   * Alarms still fire by the runtime's clock: run them with `runDurableObjectAlarm`.
+   */
+  get clock(): Clock {
+    return this.#time.source;
+  }
+
+  set clock(clock: Clock) {
+    this.#time.source = clock;
+  }
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -86,10 +103,10 @@ export class Room extends Server<Env> {
     migrate(ctx.storage.sql);
     this.indexDb = env.DB;
     this.media = configOf(env).media;
-    this.core = new RoomCore(ctx.storage.sql, roomNameOf(ctx), configOf(env).room, {
+    this.core = new RoomCore(ctx.storage.sql, roomNameOf(ctx), configOf(env).room, this.#time, {
       publish: (event) => this.#publish(event),
       revoke: (userId) => this.#revoke(userId),
-      scheduleFlush: () => this.#scheduleAlarm(Date.now() + flushDelay(0)),
+      scheduleFlush: () => this.#scheduleAlarm(this.#time.now() + flushDelay(0)),
       scheduleAt: (at) => this.#scheduleAlarm(at),
       closeAll: () => {
         for (const connection of this.getConnections<SocketState>()) {
@@ -117,7 +134,7 @@ export class Room extends Server<Env> {
       typing: (userId) => this.#typing(userId),
       markRead: (userId, seq) => this.#markRead(userId, seq),
       send: (userId, body) => sendThroughLimits(this.core, userId, body, this.#crossRoom),
-      sendAnswered: (code, startedAt) => this.#sendAnswered(code, Date.now() - startedAt, "ws"),
+      sendAnswered: (code, startedAt) => this.#sendAnswered(code, this.#time.now() - startedAt, "ws"),
       resumed: (outcome, replayed, conn) => {
         this.metrics.count("resumes", outcome);
         if (outcome === "replayed") this.metrics.observe("replay_events", replayed);
@@ -207,10 +224,10 @@ export class Room extends Server<Env> {
   }
 
   async sendMessage(userId: string, body: SendMessageBody): Promise<Result<Message>> {
-    const started = Date.now();
+    const started = this.#time.now();
     const result = await sendThroughLimits(this.core, userId, body, this.#crossRoom);
-    if (!result.ok) this.#sendAnswered(result.error.code, Date.now() - started, "http");
-    else if (!result.value.duplicate) this.#sendAnswered(null, Date.now() - started, "http");
+    if (!result.ok) this.#sendAnswered(result.error.code, this.#time.now() - started, "http");
+    else if (!result.value.duplicate) this.#sendAnswered(null, this.#time.now() - started, "http");
     return result.ok ? ok(result.value.message) : result;
   }
 
@@ -279,7 +296,7 @@ export class Room extends Server<Env> {
 
   /** A user hold was released: look at held content again now rather than on the hourly recheck. */
   recheckHolds(): void {
-    this.#scheduleAlarm(Date.now());
+    this.#scheduleAlarm(this.#time.now());
   }
 
   /** Admin only (checked by the Worker). */
@@ -319,7 +336,7 @@ export class Room extends Server<Env> {
     const member = this.core.requireMember(userId);
     if (!member.ok) return member;
     if (privacy) this.core.members.setPrivacy(userId, privacy);
-    const { ticket, expiresTs } = issueTicket(this.ctx.storage.sql, userId, Date.now(), tokenExp);
+    const { ticket, expiresTs } = issueTicket(this.ctx.storage.sql, userId, this.#time.now(), tokenExp);
     return ok({ ticket, expiresTs: new Date(expiresTs).toISOString() });
   }
 
@@ -331,7 +348,7 @@ export class Room extends Server<Env> {
   }
 
   beginUpload(userId: string, req: uploads.BeginUpload) {
-    const now = Date.now();
+    const now = this.#time.now();
     const result = uploads.beginUpload(this.core, this.ctx.id.toString(), userId, req, now);
     if (result.ok) this.#scheduleAlarm(now + this.media.orphanTtlMs);
     return result;
@@ -367,7 +384,7 @@ export class Room extends Server<Env> {
   /** The upload failed or was refused: whatever reached R2 is deleted by the alarm, now. */
   abandonUpload(userId: string, mediaId: string): boolean {
     const abandoned = uploads.abandonUpload(this.core, userId, mediaId);
-    if (abandoned) this.#scheduleAlarm(Date.now());
+    if (abandoned) this.#scheduleAlarm(this.#time.now());
     return abandoned;
   }
 
@@ -384,7 +401,7 @@ export class Room extends Server<Env> {
     try {
       return await deleteMediaForMessage(this.core.media, this.env.MEDIA, seq);
     } catch (error) {
-      this.#scheduleAlarm(Date.now() + MEDIA_RETRY_MS);
+      this.#scheduleAlarm(this.#time.now() + MEDIA_RETRY_MS);
       throw error;
     }
   }
@@ -407,7 +424,7 @@ export class Room extends Server<Env> {
     }
     const url = new URL(request.url);
     const ticket = url.searchParams.get("ticket") ?? "";
-    const spent = ticket ? consumeTicket(this.ctx.storage.sql, ticket, Date.now()) : null;
+    const spent = ticket ? consumeTicket(this.ctx.storage.sql, ticket, this.#time.now()) : null;
     if (!spent) return errorResponse({ code: "unauthorized", message: "connect ticket is missing, expired or already used" });
     const { userId, tokenExp } = spent;
     const member = this.core.requireMember(userId);
@@ -434,8 +451,8 @@ export class Room extends Server<Env> {
   override onConnect(connection: Connection<SocketState>, ctx: ConnectionContext): void {
     const userId = ctx.request.headers.get(USER_HEADER) ?? "";
     const exp = Number(ctx.request.headers.get(TOKEN_EXP_HEADER)) || null;
-    this.sockets.set(connection, { userId, live: false, acked: 0, since: Date.now(), exp });
-    this.#scheduleAlarm(Math.min(Date.now() + SWEEP_MS, exp ?? Number.MAX_SAFE_INTEGER));
+    this.sockets.set(connection, { userId, live: false, acked: 0, since: this.#time.now(), exp });
+    this.#scheduleAlarm(Math.min(this.#time.now() + SWEEP_MS, exp ?? Number.MAX_SAFE_INTEGER));
     const live = this.ctx.getWebSockets().length;
     this.metrics.count("connections_opened");
     this.metrics.observe("live_connections", live);
@@ -469,7 +486,7 @@ export class Room extends Server<Env> {
     this.sockets.delete(connection);
     this.#releaseLease(connection);
     if (!wasLive || !state) return;
-    const due = this.presence.disconnected(state.userId, Date.now());
+    const due = this.presence.disconnected(state.userId, this.#time.now());
     if (due !== null) this.#scheduleAlarm(due);
   }
 
@@ -482,7 +499,7 @@ export class Room extends Server<Env> {
   #typing(userId: string): ErrorBody | null {
     const member = this.core.requireMember(userId);
     if (!member.ok) return member.error;
-    const now = Date.now();
+    const now = this.#time.now();
     // Rate limited per user: extra notices inside the interval change nothing for others.
     if (now - (this.#typingAt.get(userId) ?? 0) < TYPING_MIN_INTERVAL_MS) return null;
     this.#typingAt.set(userId, now);
@@ -495,7 +512,7 @@ export class Room extends Server<Env> {
     const member = this.core.requireMember(userId);
     if (!member.ok) return member.error;
     const { scheduled } = this.receipts.mark(userId, seq, this.core.log.head);
-    if (scheduled) this.#scheduleAlarm(Date.now() + RECEIPT_BATCH_MS);
+    if (scheduled) this.#scheduleAlarm(this.#time.now() + RECEIPT_BATCH_MS);
     return null;
   }
 
@@ -568,7 +585,7 @@ export class Room extends Server<Env> {
   /** Runs at least once per schedule, maybe more: every step here is idempotent. */
   override async onAlarm(): Promise<void> {
     this.#alarmAt = null;
-    const now = Date.now();
+    const now = this.#time.now();
     this.#sweepDeadSockets();
     this.receipts.flush((frame, onlyUser) => {
       this.sockets.broadcastEphemeral(frame, this.core.log.head, onlyUser === null ? {} : { onlyUser });
@@ -586,9 +603,9 @@ export class Room extends Server<Env> {
       this.#flushAttempt = result.ok ? 0 : this.#flushAttempt + 1;
       if (result.d1LagMs !== null) this.metrics.observe("outbox_lag_ms", result.d1LagMs);
       if (!result.ok) this.metrics.count("outbox_failures");
-      if (result.more) this.#scheduleAlarm(Date.now() + flushDelay(this.#flushAttempt));
+      if (result.more) this.#scheduleAlarm(this.#time.now() + flushDelay(this.#flushAttempt));
     }
-    if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(Date.now() + SWEEP_MS);
+    if (this.ctx.getWebSockets().length > 0) this.#scheduleAlarm(this.#time.now() + SWEEP_MS);
     await this.#cleanMedia();
     if (this.metrics.takeChanged()) this.ctx.storage.kv.put(METRICS_KEY, this.metrics.snapshot());
   }
@@ -605,7 +622,7 @@ export class Room extends Server<Env> {
 
   /** Orphan uploads past their time, stale multipart uploads, and deletions R2 refused before. */
   async #cleanMedia(): Promise<void> {
-    const now = Date.now();
+    const now = this.#time.now();
     try {
       await sweepOrphans(this.core.media, this.env.MEDIA, now, this.media.orphanTtlMs);
     } catch (error) {
@@ -658,10 +675,10 @@ export class Room extends Server<Env> {
       heldUsers = new Set(results.map((r) => r.target));
     } catch {
       // Unknown holds: destroy nothing now, look again soon.
-      this.#scheduleAlarm(Date.now() + 60_000);
+      this.#scheduleAlarm(this.#time.now() + 60_000);
       return;
     }
-    const result = this.core.purge(Date.now(), heldUsers);
+    const result = this.core.purge(this.#time.now(), heldUsers);
     if (result.destroyed > 0 || result.roomPurged) {
       log("info", "purge", { room: this.core.roomId, destroyed: result.destroyed, roomPurged: result.roomPurged, heldUsers: heldUsers.size });
     }
@@ -682,7 +699,7 @@ export class Room extends Server<Env> {
    * a frame for too long are closed here.
    */
   #sweepDeadSockets(): void {
-    const now = Date.now();
+    const now = this.#time.now();
     for (const connection of this.getConnections<SocketState>()) {
       const state = this.sockets.get(connection);
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(connection)?.getTime() ?? 0;
