@@ -3,10 +3,11 @@
  * last-seen time only after a grace period, no announcement for a flap, and
  * hidden presence.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { Room } from "../../src/room/room";
-import { connect, eventually, framesOf, sleep, uniqueRoom, uniqueUser, user } from "../helpers";
+import { configOf } from "../../src/kernel/config";
+import { connect, eventually, framesOf, uniqueRoom, uniqueUser, user } from "../helpers";
+import { manualClockOn } from "./helpers/clock";
 
 async function roomOf(...names: string[]) {
   const users = await Promise.all(names.map((n) => user(uniqueUser(n))));
@@ -25,24 +26,20 @@ const presenceOf = async (viewer: Awaited<ReturnType<typeof user>>, roomId: stri
   return res.body.presence.find((p) => p.userId === userId)!;
 };
 
-/** Lowers the grace period on the running room. */
-async function setGrace(roomId: string, ms: number) {
-  await runInDurableObject(env.ROOMS.getByName(roomId), (instance: Room) => {
-    (instance.presence as unknown as { graceMs: number }).graceMs = ms;
-  });
-}
+/** The grace period the room runs with (PRESENCE_GRACE_MS); tests cross it by moving the room's clock. */
+const graceMs = () => configOf(env).room.presenceGraceMs;
 
 describe("presence", () => {
   it("is online while any device is connected, and goes offline with a last-seen time only after the grace period", async () => {
     const { users, roomId } = await roomOf("alice", "bob");
     const [alice, bob] = users as [Awaited<ReturnType<typeof user>>, Awaited<ReturnType<typeof user>>];
+    const clock = await manualClockOn(env.ROOMS.getByName(roomId));
     const watcher = await connect(bob.token, roomId);
     const phone = await connect(alice.token, roomId);
     await watcher.waitFor((f) => f.type === "presence" && f.userId === alice.userId && f.online);
     const laptop = await connect(alice.token, roomId);
     expect(await presenceOf(bob, roomId, alice.userId)).toMatchObject({ online: true, devices: 2, lastSeen: null });
 
-    await setGrace(roomId, 200);
     phone.close();
     await phone.waitClosed();
     // The room counts the close once it has handled it, which may come after the client saw it.
@@ -54,8 +51,18 @@ describe("presence", () => {
     laptop.close();
     await laptop.waitClosed();
     // Within the grace period: still online, nothing announced.
+    const none = await eventually(async () => {
+      const p = await presenceOf(bob, roomId, alice.userId);
+      return p.devices === 0 ? p : undefined;
+    }, 5000, "the laptop to be counted out");
+    expect(none).toMatchObject({ online: true, devices: 0 });
+    // Just short of the grace period, the alarm still announces nothing.
+    clock.advance(graceMs() - 1);
+    await runDurableObjectAlarm(env.ROOMS.getByName(roomId));
+    await watcher.sync();
+    expect(framesOf(watcher, "presence").filter((f) => f.userId === alice.userId && !f.online)).toEqual([]);
     expect(await presenceOf(bob, roomId, alice.userId)).toMatchObject({ online: true, devices: 0 });
-    await sleep(250);
+    clock.advance(1);
     await runDurableObjectAlarm(env.ROOMS.getByName(roomId));
     const offline = await watcher.waitFor((f) => f.type === "presence" && f.userId === alice.userId && !f.online);
     expect(offline).toMatchObject({ online: false, devices: 0 });
@@ -69,10 +76,11 @@ describe("presence", () => {
   it("announces nothing when a device reconnects within the grace period (a flap)", async () => {
     const { users, roomId } = await roomOf("alice", "bob");
     const [alice, bob] = users as [Awaited<ReturnType<typeof user>>, Awaited<ReturnType<typeof user>>];
+    // The room's clock stands still: however slow the reconnect, it is within the grace period.
+    await manualClockOn(env.ROOMS.getByName(roomId));
     const watcher = await connect(bob.token, roomId);
     const first = await connect(alice.token, roomId);
     await watcher.waitFor((f) => f.type === "presence" && f.userId === alice.userId && f.online);
-    await setGrace(roomId, 60_000);
     first.close();
     await first.waitClosed();
     const again = await connect(alice.token, roomId);

@@ -8,7 +8,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { ServerFrame } from "../../src/protocol";
-import { api, connect, errorOf, sleep, uniqueRoom } from "../helpers";
+import { api, connect, errorOf, uniqueRoom } from "../helpers";
+import { manualClockOn } from "./helpers/clock";
 import { type User, limitSends, roomOf as roomWith, stubOf } from "./helpers/rooms";
 
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
@@ -94,14 +95,19 @@ describe("send rate limit: a token bucket per user per room", () => {
     socket.close();
   });
 
-  it("refills: after waiting retryAfter the next send is stored", async () => {
+  it("refills: once retryAfter has passed the next send is stored", async () => {
     const { room, users } = await roomOf("alice");
     const alice = users[0]!;
     await limitSends(room, 2, 20);
+    const clock = await manualClockOn(stubOf(room));
     await burst(alice.userId, room, 20);
     const refused = await sendUntilRefused(alice, room);
     expect(refused.status).toBe(429);
-    await sleep(refused.body.error.retryAfter * 1000 + 100);
+    const waitMs = refused.body.error.retryAfter * 1000;
+    // Halfway there the token has not refilled yet.
+    clock.advance(waitMs / 2);
+    expect((await alice.send(room, "too soon")).status).toBe(429);
+    clock.advance(waitMs / 2 + 1);
     const res = await alice.send(room, "after the wait");
     expect(res.status).toBe(201);
   });

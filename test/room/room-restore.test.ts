@@ -19,10 +19,12 @@ import {
   newUser,
   roomCount,
   runAlarm,
+  roomStub,
+  sent,
   setUndoWindow,
-  sleep,
   syncAll,
 } from "./deletion-helpers";
+import { manualClockOn } from "./helpers/clock";
 
 const groupRoom = () => sharedGroupRoom("roomdel");
 
@@ -95,11 +97,13 @@ describe("undo", () => {
     const { alice, bob, room } = await groupRoom();
     await bob.send(room, "will be purged");
     await alice.send(room, "me too");
+    // A short window (the setting is honoured), crossed by moving the room's clock.
     await setUndoWindow(room, 50);
+    const clock = await manualClockOn(roomStub(room));
     const res = await deleteRoom(alice, room);
     expect(res.status).toBe(200);
     expect(Date.parse(res.body.restorableUntil) - Date.now()).toBeLessThan(1000);
-    await sleep(80);
+    clock.set(Date.parse(res.body.restorableUntil) + 1);
     await afterAlarms([room], async () => ((await roomCount(room, "SELECT count(*) AS n FROM events")) === 0 ? true : undefined), 5000, "the purge");
     expect(await roomCount(room, "SELECT count(*) AS n FROM purge_queue")).toBe(0);
     expect(await roomCount(room, "SELECT count(*) AS n FROM members")).toBe(0);
@@ -120,9 +124,10 @@ describe("undo", () => {
     const b = await newUser("dm-b");
     const roomId = (await a.call("POST", `/api/direct/${b.userId}`)).body.roomId as string;
     await a.send(roomId, "before the purge");
-    await setUndoWindow(roomId, 50);
-    expect((await deleteRoom(a, roomId)).status).toBe(200);
-    await sleep(80);
+    const clock = await manualClockOn(roomStub(roomId));
+    const deleted = await deleteRoom(a, roomId);
+    expect(deleted.status).toBe(200);
+    clock.set(Date.parse(deleted.body.restorableUntil) + 1);
     await afterAlarms([roomId], async () => ((await roomCount(roomId, "SELECT count(*) AS n FROM events")) === 0 ? true : undefined), 5000, "the purge");
     // Deleting a conversation must not block the two users from ever messaging each other again.
     const again = await b.call("POST", `/api/direct/${a.userId}`);
@@ -134,9 +139,13 @@ describe("undo", () => {
 
   it("refuses a restore once the window has passed even before the purge ran", async () => {
     const { alice, room } = await groupRoom();
-    await setUndoWindow(room, 30);
-    await deleteRoom(alice, room);
-    await sleep(60);
+    await sent(alice, room, "not purged yet");
+    const clock = await manualClockOn(roomStub(room));
+    const deleted = await deleteRoom(alice, room);
+    expect(deleted.status).toBe(200);
+    clock.set(Date.parse(deleted.body.restorableUntil) + 1);
     expectError(await restoreRoom(alice, room), 410, "room_deleted");
+    // The purge is the alarm's, and no alarm has run: the messages are all still there.
+    expect(await roomCount(room, "SELECT count(*) AS n FROM events WHERE type = 'message'")).toBe(1);
   });
 });

@@ -7,9 +7,18 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { TEST_AUTH_SECRET, api, connect, sleep, upgrade, user } from "../helpers";
+import { manualClockOn } from "./helpers/clock";
 import { roomOf as roomWith, stubOf } from "./helpers/rooms";
 
 const roomOf = (...names: string[]) => roomWith("limits", ...names);
+
+/**
+ * Long enough that the Worker never sees the token expire while a test opens
+ * its sockets (it checks by the real time); short enough that moving the
+ * object's clock past it stays below the heartbeat timeout, so the sockets
+ * that should stay open are not taken for dead.
+ */
+const LIFETIME_S = 30;
 
 describe("sockets do not outlive their token", () => {
   /** A member token that expires `seconds` from now, signed as the test Worker expects. */
@@ -26,12 +35,13 @@ describe("sockets do not outlive their token", () => {
 
   it("closes a socket with 4401 at its first frame after the token expired", async () => {
     const { room } = await roomOf("alice", "bob");
-    const { token, exp } = await shortToken("bob", 3);
+    const clock = await manualClockOn(stubOf(room));
+    const { token, exp } = await shortToken("bob", LIFETIME_S);
     const socket = await connect(token, room);
     socket.send({ type: "send", reqId: "before", content: "while valid" });
     await socket.waitFor((f) => f.type === "ack" && f.reqId === "before");
-    await sleep(Math.max(0, exp - Date.now()) + 200);
-    if (!socket.closed) socket.send({ type: "send", reqId: "after", content: "too late" });
+    clock.set(exp + 1);
+    socket.send({ type: "send", reqId: "after", content: "too late" });
     expect((await socket.waitClosed(3000)).code).toBe(4401);
     expect(socket.frames.some((f) => f.type === "ack" && f.reqId === "after")).toBe(false);
     const alice = await user("alice");
@@ -41,13 +51,14 @@ describe("sockets do not outlive their token", () => {
 
   it("closes an idle socket with 4401 when the room's alarm runs after the expiry", async () => {
     const { room } = await roomOf("alice", "bob");
-    const { token, exp } = await shortToken("bob", 3);
+    const clock = await manualClockOn(stubOf(room));
+    const { token, exp } = await shortToken("bob", LIFETIME_S);
     const socket = await connect(token, room);
     const alice = await user("alice");
     const other = await connect(alice.token, room);
-    await sleep(Math.max(0, exp - Date.now()) + 200);
-    // The alarm is set for the expiry; it may have run by itself already.
-    await runDurableObjectAlarm(stubOf(room));
+    clock.set(exp + 1);
+    // The alarm is set for the expiry (by the runtime's clock, which has not got there).
+    expect(await runDurableObjectAlarm(stubOf(room))).toBe(true);
     expect((await socket.waitClosed(3000)).code).toBe(4401);
     // A socket opened with a long-lived token is untouched.
     await other.sync();
@@ -56,13 +67,14 @@ describe("sockets do not outlive their token", () => {
   });
 
   it("closes an inbox socket with 4401 once the token it was opened with has expired", async () => {
-    const { token, exp } = await shortToken("inbox-expiry", 3);
+    const clock = await manualClockOn(env.INBOXES.getByName("inbox-expiry"));
+    const { token, exp } = await shortToken("inbox-expiry", LIFETIME_S);
     const ticket = await api<{ url: string }>("POST", "/api/inbox/connect-ticket", { token });
     expect(ticket.status).toBe(200);
     const res = await upgrade(ticket.body.url);
     expect(res.status).toBe(101);
     const socket = new InboxSocket(res);
-    await sleep(Math.max(0, exp - Date.now()) + 200);
+    clock.set(exp + 1);
     // A frame after the expiry, and the inbox's alarm: either must end the socket.
     socket.send(JSON.stringify({ type: "ping", reqId: "after-expiry" }));
     await runDurableObjectAlarm(env.INBOXES.getByName("inbox-expiry"));
