@@ -10,6 +10,7 @@ import type { SocketState } from "../../src/room/connections";
 import type { Room } from "../../src/room/room";
 import { connect } from "../helpers";
 import { RawSocket, roomStub, roomWithMessages, sleep } from "./delivery-helpers";
+import { manualClockOn } from "./helpers/clock";
 
 /**
  * Runs the room's alarm now, once the only alarm left is the sweep's (the
@@ -46,11 +47,12 @@ describe("dead-socket sweep", () => {
     beating.send(JSON.stringify({ type: "hello", protocol: 1 }));
     await beating.waitForText((t) => t.includes('"type":"live"'));
 
-    // Both last sent a frame 80 s ago, past the default 75 s timeout: only the
-    // heartbeat below (answered by the runtime, which records when) tells them apart.
-    await lastHeardAgo(roomId, 80_000);
+    // A heartbeat, answered by the runtime, which records when. Then both are
+    // made to have last sent a frame 80 s ago, past the default 75 s timeout:
+    // only that heartbeat tells them apart.
     beating.send("ping");
     await beating.waitForText((t) => t === "pong");
+    await lastHeardAgo(roomId, 80_000);
     await runSweep(roomId);
 
     expect((await silent.waitClosed()).code).toBe(4001);
@@ -67,10 +69,14 @@ describe("dead-socket sweep", () => {
     // SocketState.since: "when the socket connected or last sent a frame";
     // config: "a socket silent (no frame, no heartbeat) for this long is presumed dead".
     const { alice, roomId } = await roomWithMessages(1, "sweep");
+    const clock = await manualClockOn(roomStub(roomId));
     const chatty = await connect(alice.token, roomId);
     const silent = await connect(alice.token, roomId);
-    // Both were last heard from 80 s ago: past the default 75 s timeout.
-    await lastHeardAgo(roomId, 80_000);
+    // Run what is due now (the first message's flush), so that no alarm set by
+    // the real time fires while the clock is ahead of it.
+    await runDurableObjectAlarm(roomStub(roomId));
+    // Both were last heard from 80 s ago by the room's clock: past the default 75 s timeout.
+    clock.advance(80_000);
     chatty.send({ type: "send", reqId: "s1", content: "still here" });
     chatty.send({ type: "ping", reqId: "p1" });
     await chatty.waitFor((f) => f.type === "ack" && f.reqId === "s1");

@@ -11,12 +11,13 @@
 import { SELF, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { ChatClient } from "../../src/client";
-import type { ServerFrame, Verdict } from "../../src/protocol";
+import type { ServerFrame } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
 import { TokenBuckets } from "../../src/kernel/token-bucket";
 import { configOf } from "../../src/kernel/config";
 import type { UserLimits } from "../../src/user/limits";
 import { BASE, connect, errorOf, eventually, uniqueRoom, uniqueUser, user } from "../helpers";
+import { gatedUserLimits } from "../room/helpers/gated-limits";
 
 type User = Awaited<ReturnType<typeof user>>;
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
@@ -95,42 +96,29 @@ describe("sends across rooms: one bucket per user", () => {
   it("keeps a socket's answers in frame order while a send waits for the user's object, and closes a socket that piles frames up behind it", async () => {
     const { owner, rooms } = await ownerOfRooms(1);
     const room = rooms[0]!;
-    // A user object that answers only when the test says; and a count of the frames the room took in.
-    let release = () => {};
-    const verdict = new Promise<Verdict>((resolve) => (release = () => resolve({ allowed: true, limit: 100, remaining: 99, retryAfter: 0, reset: 1 })));
-    const received: string[] = [];
     await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
       (instance.core.limits as { frameBurst: number }).frameBurst = 5;
-      instance.userLimitsOf = () => ({ takeSend: () => verdict });
-      const onMessage = instance.onMessage.bind(instance);
-      instance.onMessage = (connection, message) => {
-        const handled = onMessage(connection, message);
-        received.push(String(message));
-        return handled;
-      };
     });
+    // A user object that answers only when the test says (one call per send).
+    const limits = await gatedUserLimits(room, { batches: false });
     const socket = await connect(owner.token, room);
-    const before = received.length;
+    const before = limits.received.length;
     socket.send({ type: "send", reqId: "slow", content: "waits" });
     for (let i = 0; i < 3; i++) socket.send({ type: "ping", reqId: `p${i}` });
     // The room has taken in the send and the three pings, and the send still waits: no ping is answered.
-    await eventually(async () => (received.length >= before + 4 ? true : undefined), 5000, "the room to take in the four frames");
+    await eventually(async () => (limits.received.length >= before + 4 ? true : undefined), 5000, "the room to take in the four frames");
     expect(socket.frames.filter((f) => f.type === "pong")).toEqual([]);
-    release();
+    limits.open();
     // Frames on one socket arrive in order: a pong the room had sent at once would come before the ack.
     await socket.waitFor((f) => f.type === "pong" && f.reqId === "p2");
     expect(socket.frames.filter((f) => f.type === "ack" || f.type === "pong").map((f) => f.reqId)).toEqual(["slow", "p0", "p1", "p2"]);
 
     // While a second send waits, more frames pile up behind it than the burst allows: the socket is closed.
-    let releaseAgain = () => {};
-    const later = new Promise<Verdict>((resolve) => (releaseAgain = () => resolve({ allowed: true, limit: 100, remaining: 99, retryAfter: 0, reset: 1 })));
-    await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
-      instance.userLimitsOf = () => ({ takeSend: () => later });
-    });
+    const again = await gatedUserLimits(room, { batches: false });
     socket.send({ type: "send", reqId: "slow-2", content: "waits too" });
     for (let i = 0; i < 6; i++) socket.send({ type: "ping", reqId: `q${i}` });
     expect((await socket.waitClosed()).code).toBe(4029);
-    releaseAgain();
+    again.open();
   });
 
   it("costs nothing for a retry of a stored message, and limits only that user", async () => {
