@@ -197,6 +197,10 @@ describe("resync", () => {
     const socket = await connect(alice.token, roomId, { after: { epoch, seq: head + 1 } });
     expect(deliveryFrames(socket)[0]).toMatchObject({ type: "resync", reason: "epoch_changed", epoch, seq: head });
     expect(await liveFrame(socket)).toMatchObject({ seq: head });
+    // Further ahead, the same answer.
+    const farAhead = await connect(alice.token, roomId, { after: { epoch, seq: head + 10 } });
+    expect(deliveryFrames(farAhead)[0]).toMatchObject({ type: "resync", reason: "epoch_changed", epoch, seq: head });
+    farAhead.close();
     await alice.send(roomId, "next");
     await waitForSeq(socket, head + 1);
     expectSeqs(seqsOf(socket), head + 1, head + 1);

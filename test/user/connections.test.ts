@@ -10,6 +10,7 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { LEASE_GRACE_MS, type UserLimits } from "../../src/user/limits";
 import { connectInbox, inboxTicket } from "../inbox/helpers";
+import { manualClockOn } from "../room/helpers/clock";
 import { api, connect, eventually, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
 
 type User = Awaited<ReturnType<typeof user>>;
@@ -64,14 +65,15 @@ describe("live connections per user, across rooms and the inbox", () => {
   it("heals a lease whose socket vanished without a release, and keeps those of live sockets", async () => {
     const { owner, rooms } = await ownerOfRooms(2);
     await setMaxConnections(owner.userId, 2);
+    const clock = await manualClockOn(limitsOf(owner.userId));
     const live = await connect(owner.token, rooms[0]!);
-    const old = Date.now() - LEASE_GRACE_MS - 1000;
     await runInDurableObject(limitsOf(owner.userId), (instance: UserLimits, state) => {
-      // A lease for a socket room 2 never had (a lost release), and the live one made old enough to be checked.
-      state.storage.sql.exec("INSERT INTO connections (id, kind, target, user_id, since) VALUES ('lost', 'room', ?, ?, ?)", rooms[1], owner.userId, old);
-      state.storage.sql.exec("UPDATE connections SET since = ?", old);
+      // A lease for a socket room 2 never had (a lost release).
+      state.storage.sql.exec("INSERT INTO connections (id, kind, target, user_id, since) VALUES ('lost', 'room', ?, ?, ?)", rooms[1], owner.userId, clock.now());
       expect(instance.openConnections()).toBe(2);
     });
+    // Both leases, the lost one and the live one, become old enough to be checked.
+    clock.advance(LEASE_GRACE_MS + 1000);
     // At the cap, the lost lease is found out and dropped; the live one stays.
     const second = await connect(owner.token, rooms[1]!);
     expect(await limitsOf(owner.userId).openConnections()).toBe(2);
