@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { errorOf, user } from "../helpers";
 import { type User, limitMembers, roomOf as roomWith } from "./helpers/rooms";
 
-const roomOf = (...names: string[]) => roomWith("limits", ...names);
+const roomOf = (...names: string[]) => roomWith("cap", ...names);
 
 describe("member cap", () => {
   it("refuses joins past the cap with 403 forbidden; a slot freed by leaving can be taken", async () => {

@@ -9,7 +9,7 @@ import { type User, roomOf as roomWith } from "./helpers/rooms";
 
 type AckFrame = Extract<ServerFrame, { type: "ack" }>;
 
-const roomOf = (...names: string[]) => roomWith("limits", ...names);
+const roomOf = (...names: string[]) => roomWith("mod", ...names);
 
 describe("kick and ban", () => {
   it("kick closes every socket of the target at once with 4003; they can no longer read, send or connect; they may join again", async () => {

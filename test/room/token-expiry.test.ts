@@ -10,7 +10,7 @@ import { TEST_AUTH_SECRET, api, connect, sleep, upgrade, user } from "../helpers
 import { manualClockOn } from "./helpers/clock";
 import { roomOf as roomWith, stubOf } from "./helpers/rooms";
 
-const roomOf = (...names: string[]) => roomWith("limits", ...names);
+const roomOf = (...names: string[]) => roomWith("expiry", ...names);
 
 /**
  * Long enough that the Worker never sees the token expire while a test opens
