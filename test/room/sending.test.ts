@@ -12,6 +12,7 @@ import type { Verdict } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
 import type { UserLimits } from "../../src/user/limits";
 import { connect, uniqueRoom, uniqueUser, user } from "../helpers";
+import { storeNow } from "./store-now";
 
 const allowed: Verdict = { allowed: true, limit: 100, remaining: 99, retryAfter: 0, reset: 1 };
 const later = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
@@ -99,7 +100,7 @@ describe("the clientId re-check after an await", () => {
     await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
       const log = instance.core.log;
       const start = log.head;
-      for (let i = 0; i < 600; i++) instance.core.send(owner.userId, { content: `m${i}`, clientId: `c${i}` });
+      for (let i = 0; i < 600; i++) storeNow(instance.core, owner.userId, { content: `m${i}`, clientId: `c${i}` });
       // Recent: found when stored after the given seq, not when stored before it.
       expect(log.findByClientIdSince(owner.userId, "c599", log.head - 1)?.content).toBe("m599");
       expect(log.findByClientIdSince(owner.userId, "c599", log.head)).toBeNull();

@@ -17,6 +17,7 @@ import {
   upgrade,
   user,
 } from "../helpers";
+import { storeNow } from "./store-now";
 
 type User = Awaited<ReturnType<typeof user>>;
 
@@ -479,7 +480,7 @@ describe("hello: protocol and resume", () => {
     // The cap is a deployment setting (REPLAY_CAP); read the one this room runs with.
     const { cap, epoch } = await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
       const cap = instance.core.limits.replayCap;
-      for (let i = 0; i < cap; i++) instance.core.send("alice", { content: `bulk ${i}` });
+      for (let i = 0; i < cap; i++) storeNow(instance.core, "alice", { content: `bulk ${i}` });
       return { cap, epoch: instance.core.epoch };
     });
     // head is cap + 1 (the creation join is seq 1).
