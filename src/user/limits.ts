@@ -82,7 +82,8 @@ export class UserLimits extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.config = configOf(env).user;
+    // This object's own copy: the parsed configuration is shared by every object of the isolate.
+    this.config = { ...configOf(env).user };
     this.sendBucket = TokenBuckets.perMinute(this.config.sendPerMinute);
     ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS upload_bytes (minute INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);

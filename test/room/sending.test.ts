@@ -12,7 +12,7 @@ import type { Room } from "../../src/room/room";
 import type { UserLimits } from "../../src/user/limits";
 import { connect, eventually, uniqueRoom, uniqueUser, user } from "../helpers";
 import { gatedUserLimits } from "./helpers/gated-limits";
-
+import { storeNow } from "./store-now";
 
 async function ownRoom() {
   const owner = await user(uniqueUser("sending"));
@@ -88,7 +88,7 @@ describe("the clientId re-check after an await", () => {
     await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
       const log = instance.core.log;
       const start = log.head;
-      for (let i = 0; i < 600; i++) instance.core.send(owner.userId, { content: `m${i}`, clientId: `c${i}` });
+      for (let i = 0; i < 600; i++) storeNow(instance.core, owner.userId, { content: `m${i}`, clientId: `c${i}` });
       // Recent: found when stored after the given seq, not when stored before it.
       expect(log.findByClientIdSince(owner.userId, "c599", log.head - 1)?.content).toBe("m599");
       expect(log.findByClientIdSince(owner.userId, "c599", log.head)).toBeNull();
