@@ -32,3 +32,16 @@ export class ManualClock implements Clock {
     this.#now = ms;
   }
 }
+
+/**
+ * The clock an object hands its modules: it reads whichever clock it is told
+ * to use now, so a test that swaps an object's clock after construction moves
+ * the time of every module that was given this one.
+ */
+export class ClockSlot implements Clock {
+  constructor(public source: Clock = systemClock) {}
+
+  now(): number {
+    return this.source.now();
+  }
+}

@@ -30,3 +30,8 @@ export function consumeTicket(sql: SqlStorage, ticket: string, now: number): { u
   if (!row || row.expires_ts <= now) return null;
   return { userId: row.user_id, tokenExp: row.token_exp };
 }
+
+/** Every ticket of this object is void (a purged room). */
+export function clearTickets(sql: SqlStorage): void {
+  sql.exec("DELETE FROM tickets");
+}

@@ -22,6 +22,7 @@ export type LogEvent =
   | "resume"
   | "error"
   | "frame_failed"
+  | "alarm_job_failed"
   | "http_error"
   | "unhandled_error"
   | "deletion"

@@ -25,6 +25,9 @@ export interface SocketState {
 
 export type RoomConnection = Connection<SocketState>;
 
+/** Sockets this many events behind their acknowledged position get no ephemeral frames (presence, typing). */
+export const EPHEMERAL_DROP_LAG = 50;
+
 export const userTag = (userId: string) => `u:${userId}`;
 
 export function send(connection: RoomConnection, frame: ServerFrame): void {

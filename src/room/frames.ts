@@ -3,46 +3,38 @@
  * before it is parsed and validated with zod before it is used; a bad frame
  * gets an error frame naming its request, and never throws into the room.
  */
-import {
-  ClientFrame,
-  CloseCodes,
-  type ErrorBody,
-  type ErrorCode,
-  type Message,
-  PROTOCOL_VERSION,
-  type Position,
-  type Result,
-  type SendMessageBody,
-  type ServerFrame,
-} from "../protocol";
-import type { RoomCore } from "./core";
+import { ClientFrame, CloseCodes, type ErrorBody, PROTOCOL_VERSION, type Position, type ServerFrame } from "../protocol";
+import type { Metrics } from "../ops/metrics";
+import { log } from "../ops/log";
 import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
 import { forwardCursor, latestCursor } from "./history";
-import { log } from "../ops/log";
+import type { Presence } from "./presence";
+import type { Receipts } from "./receipts";
+import type { SendPath } from "./sending";
+import type { RoomState } from "./state";
+import type { Typing } from "./typing";
 
 /** Replays are sent in slices so one resume does not hold a huge array in memory. */
 const REPLAY_SLICE = 500;
 
-export function maxFrameBytes(core: RoomCore): number {
+export function maxFrameBytes(state: RoomState): number {
   // Content may need 6 bytes per UTF-8 byte once JSON-escaped (\u00XX), plus the envelope.
-  return core.limits.maxMessageBytes * 6 + 4096;
+  return state.limits.maxMessageBytes * 6 + 4096;
 }
 
 /**
- * What frames can ask of the room beyond its core rules. A frame is handled
- * synchronously except a send, which waits for the user's cross-room bucket.
+ * The modules a frame reaches: the room's state, its sockets, and the
+ * features frames drive. A frame is handled synchronously except a send,
+ * which waits for the user's cross-room bucket.
  */
-export interface FrameActions {
-  /** A socket of the user went live (presence). */
-  live(userId: string): void;
-  typing(userId: string): ErrorBody | null;
-  markRead(userId: string, seq: number): ErrorBody | null;
-  /** The room's one send path (sending.ts): asynchronous, as it asks the user's cross-room bucket. */
-  send(userId: string, body: SendMessageBody): Promise<Result<{ message: Message; duplicate: boolean }>>;
-  /** A send was answered: stored (code null) or refused; `startedAt` is when its frame arrived. */
-  sendAnswered?(code: ErrorCode | null, startedAt: number, connectionId: string): void;
-  /** A `hello` with a position was answered: replayed `replayed` events, or told to resync. */
-  resumed?(outcome: ResumeOutcome, replayed: number, connectionId: string): void;
+export interface FrameContext {
+  state: RoomState;
+  sockets: LiveSockets;
+  presence: Pick<Presence, "connected">;
+  typing: Pick<Typing, "notice">;
+  receipts: Pick<Receipts, "mark">;
+  sends: Pick<SendPath, "send" | "answered">;
+  metrics: Metrics;
 }
 
 export type ResumeOutcome = "replayed" | "too_far_behind" | "epoch_changed";
@@ -62,18 +54,17 @@ export type InOrder = (step: () => void | Promise<void>) => boolean;
  * held to one RPC round trip each.
  */
 export function handleFrame(
-  core: RoomCore,
-  sockets: LiveSockets,
-  actions: FrameActions,
+  ctx: FrameContext,
   connection: RoomConnection,
   raw: string | ArrayBuffer | ArrayBufferView,
   inOrder: InOrder = (step) => (void step(), true),
 ): void {
+  const { state: core, sockets } = ctx;
   const state = sockets.get(connection);
   if (!state) return closeQuietly(connection, CloseCodes.notMember, "no session");
   // Before any parsing: a client flooding frames costs the room one counter per frame,
   // and is cut off, so it cannot queue work in front of everyone else.
-  if (!sockets.frameBudget.take(connection.id).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+  if (!sockets.frameBudget.take(connection.id, core.clock.now()).allowed) return closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
   if (typeof raw !== "string") {
     return void inOrder(() => sendError(core, connection, null, { code: "invalid_request", message: "frames must be JSON text" }));
   }
@@ -92,22 +83,22 @@ export function handleFrame(
   }
   const frame = parsed.data;
   // Any frame shows the client is alive; persisting that at most every 10 s keeps it cheap.
-  const now = Date.now();
+  const now = core.clock.now();
   if (state.exp && state.exp <= now) return closeQuietly(connection, CloseCodes.tokenExpired, "token expired");
   if (now - state.since > 10_000) sockets.set(connection, { ...state, since: now });
   if (frame.type === "send") {
     const body = { content: frame.content, clientId: frame.clientId, attachments: frame.attachments };
-    let sent: ReturnType<FrameActions["send"]> | undefined;
-    const start = () => (sent ??= actions.send(state.userId, body));
+    let sent: ReturnType<FrameContext["sends"]["send"]> | undefined;
+    const start = () => (sent ??= ctx.sends.send(state.userId, body));
     const queued = inOrder(() =>
       start().then((result) => {
         if (!result.ok) {
           sendError(core, connection, frame.reqId, result.error);
-          return actions.sendAnswered?.(result.error.code, now, connection.id);
+          return ctx.sends.answered(result.error.code, now, "ws");
         }
         send(connection, { type: "ack", reqId: frame.reqId, message: result.value.message });
         // A retried clientId stored nothing: it is not a second accepted message.
-        return result.value.duplicate ? undefined : actions.sendAnswered?.(null, now, connection.id);
+        return result.value.duplicate ? undefined : ctx.sends.answered(null, now, "ws");
       }),
     );
     // Refused (a flood; the socket is being closed): nothing was started. Otherwise start now if
@@ -121,15 +112,15 @@ export function handleFrame(
     if (!current) return;
     switch (frame.type) {
       case "hello":
-        hello(core, sockets, actions, connection, current.userId, frame.protocol, frame.after);
-        if (sockets.get(connection)?.live) actions.live(current.userId);
+        hello(ctx, connection, current.userId, frame.protocol, frame.after);
+        if (sockets.get(connection)?.live) ctx.presence.connected(current.userId);
         return;
       case "typing": {
-        const error = actions.typing(current.userId);
+        const error = ctx.typing.notice(current.userId);
         return error ? sendError(core, connection, null, error) : undefined;
       }
       case "read": {
-        const error = actions.markRead(current.userId, frame.seq);
+        const error = ctx.receipts.mark(current.userId, frame.seq);
         return error ? sendError(core, connection, null, error) : undefined;
       }
       case "progress":
@@ -145,15 +136,13 @@ export function handleFrame(
  * Brings a socket up to date and makes it live. Replay and the switch to live
  * happen in one synchronous step, so no event can fall between them.
  */
-function hello(
-  core: RoomCore,
-  sockets: LiveSockets,
-  actions: FrameActions,
-  connection: RoomConnection,
-  userId: string,
-  protocol: number,
-  after: Position | undefined,
-): void {
+function hello(ctx: FrameContext, connection: RoomConnection, userId: string, protocol: number, after: Position | undefined): void {
+  const { state: core, sockets } = ctx;
+  const resumed = (outcome: ResumeOutcome, replayed: number) => {
+    ctx.metrics.count("resumes", outcome);
+    if (outcome === "replayed") ctx.metrics.observe("replay_events", replayed);
+    log("info", "resume", { room: core.roomId, conn: connection.id, outcome, replayed });
+  };
   if (protocol !== PROTOCOL_VERSION) {
     sendError(core, connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
     return closeQuietly(connection, CloseCodes.unsupportedProtocol, "unsupported protocol");
@@ -170,13 +159,13 @@ function hello(
     const behind = head - after.seq;
     if (after.epoch !== epoch || behind < 0) {
       send(connection, { type: "resync", roomId: core.roomId, reason: "epoch_changed", epoch, seq: head, historyCursor: latestCursor(head) });
-      actions.resumed?.("epoch_changed", 0, connection.id);
+      resumed("epoch_changed", 0);
     } else if (behind > core.limits.replayCap || after.seq < core.trimmedThrough) {
       // Too long a replay, or one reaching into history that retention trimmed (whose
       // events are gone): the client pages history instead, which shows trimmed messages as tombstones.
       const historyCursor = forwardCursor(after.seq, head);
       send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor });
-      actions.resumed?.("too_far_behind", 0, connection.id);
+      resumed("too_far_behind", 0);
     } else {
       let from = after.seq;
       let replayed = 0;
@@ -189,16 +178,16 @@ function hello(
         replayed += events.length;
         from = events[events.length - 1]!.seq;
       }
-      actions.resumed?.("replayed", replayed, connection.id);
+      resumed("replayed", replayed);
     }
   }
   // What was replayed counts as received: the lag cap applies from here on.
-  sockets.set(connection, { ...sockets.get(connection), userId, live: true, acked: head, since: Date.now() });
+  sockets.set(connection, { ...sockets.get(connection), userId, live: true, acked: head, since: core.clock.now() });
   send(connection, { type: "live", roomId: core.roomId, epoch, seq: head });
 }
 
 /** Every error frame is logged with its code (never its message, which may quote the frame). */
-function sendError(core: RoomCore, connection: RoomConnection, reqId: string | null, error: ErrorBody): void {
+function sendError(core: RoomState, connection: RoomConnection, reqId: string | null, error: ErrorBody): void {
   log("info", "error", { room: core.roomId, conn: connection.id, transport: "ws", code: error.code });
   send(connection, { type: "error", reqId, error });
 }

@@ -5,13 +5,14 @@
  * which is how a client fills a gap it could not replay.
  *
  * Every bound is turned into a seq bound first (`ts` never decreases with
- * `seq`, and `events_ts` finds a time in O(log n)), so a page is one range walk
- * of the table's rowid b-tree however long the history is.
+ * `seq`, and the log finds a time in O(log n)), so a page is one range walk
+ * of the events table's rowid b-tree however long the history is.
  */
 import { decodeJson, encodeJson } from "../kernel/base64url";
 import { DEFAULT_HISTORY_LIMIT, type Message, fail, ok, type Result } from "../protocol";
-import { type EventLog, type EventRow, toMessage } from "./event-log";
+import type { EventLog } from "./event-log";
 import type { RoomEvent } from "../protocol";
+import type { RoomState } from "./state";
 
 export interface HistoryRequest {
   limit?: number;
@@ -59,22 +60,13 @@ export function decodeCursor(text: string): Cursor | null {
   }
 }
 
-/** The first seq at or after `ms`, or head + 1 when there is none. */
-function firstSeqAtOrAfter(sql: SqlStorage, ms: number, head: number): number {
-  // Not min(seq) ... WHERE ts >= ?: that visits every row after `ms` (measured: 360 ms at
-  // 1M messages, bench/README.md). events_ts is ordered by (ts, seq) and ts never
-  // decreases with seq, so its first entry at or after `ms` is the answer: O(log n).
-  const row = sql.exec<{ seq: number }>("SELECT seq FROM events WHERE ts >= ? ORDER BY ts, seq LIMIT 1", ms).toArray()[0];
-  return row?.seq ?? head + 1;
-}
-
 function parseTime(text: string | undefined, name: string): Result<number | undefined> {
   if (text === undefined) return ok(undefined);
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? fail("invalid_request", `${name} is not a valid time`) : ok(ms);
 }
 
-export function readHistory(sql: SqlStorage, log: EventLog, roomId: string, req: HistoryRequest): Result<HistoryResult> {
+export function readHistory(log: EventLog, req: HistoryRequest): Result<HistoryResult> {
   const head = log.head;
   const limit = req.limit ?? DEFAULT_HISTORY_LIMIT;
   const cursor = req.cursor === undefined ? null : decodeCursor(req.cursor);
@@ -96,25 +88,18 @@ export function readHistory(sql: SqlStorage, log: EventLog, roomId: string, req:
   let lower = 1; // inclusive
   if (cursor?.b !== undefined) upper = Math.min(upper, cursor.b);
   if (cursor?.l !== undefined) lower = Math.max(lower, cursor.l);
-  if (beforeTs.value !== undefined) upper = Math.min(upper, firstSeqAtOrAfter(sql, beforeTs.value, head));
-  if (to.value !== undefined) upper = Math.min(upper, firstSeqAtOrAfter(sql, to.value, head));
-  if (from.value !== undefined) lower = Math.max(lower, firstSeqAtOrAfter(sql, from.value, head));
+  if (beforeTs.value !== undefined) upper = Math.min(upper, log.firstSeqAtOrAfter(beforeTs.value));
+  if (to.value !== undefined) upper = Math.min(upper, log.firstSeqAtOrAfter(to.value));
+  if (from.value !== undefined) lower = Math.max(lower, log.firstSeqAtOrAfter(from.value));
   if (upper <= lower) return ok({ messages: [], nextCursor: null });
 
-  const rows = sql
-    .exec<EventRow>(
-      "SELECT * FROM events WHERE type = 'message' AND seq >= ? AND seq < ? ORDER BY seq DESC LIMIT ?",
-      lower,
-      upper,
-      limit + 1,
-    )
-    .toArray();
+  const rows = log.messagesBefore(lower, upper, limit + 1);
   const hasMore = rows.length > limit;
   const page = hasMore ? rows.slice(0, limit) : rows;
   page.reverse();
   const oldest = page[0];
   const nextCursor = hasMore && oldest ? encodeCursor(lower > 1 ? { b: oldest.seq, l: lower } : { b: oldest.seq }) : null;
-  return ok({ messages: page.map((r) => toMessage(roomId, r)), nextCursor });
+  return ok({ messages: page, nextCursor });
 }
 
 /**
@@ -131,6 +116,14 @@ function readForward(log: EventLog, after: number, upTo: number, limit: number):
     events: page,
     nextCursor: hasMore && newest ? encodeCursor({ a: newest.seq, u: upTo }) : null,
   };
+}
+
+/** A member's page of history, with the head and epoch it was read at. */
+export function history(state: RoomState, userId: string, req: HistoryRequest): Result<HistoryResult & { headSeq: number; epoch: string }> {
+  return state.asMember(userId, () => {
+    const page = readHistory(state.log, req);
+    return page.ok ? ok({ ...page.value, headSeq: state.log.head, epoch: state.epoch }) : page;
+  });
 }
 
 /** The cursor a resync hands out: forward from `after` up to `upTo`. */

@@ -14,16 +14,16 @@
  * delivery carries the latest state; inboxes ignore notices older than what
  * they have (by the room's seq), so retries and reordering are harmless.
  */
-import type { InboxNotice, InboxRoom } from "../protocol";
+import type { InboxNotice, InboxRoom, PushJob } from "../protocol";
 import { mapBounded } from "../kernel/bounded";
-import type { RoomCore } from "./core";
-import type { OutboxEntry } from "./outbox";
-import { preview } from "./summary";
-import type { PushJob, RoomSummaryForUser } from "../protocol";
+import type { Metrics } from "../ops/metrics";
 import { errorText, log } from "../ops/log";
+import type { DeliveryEntry } from "./outbox";
+import type { RoomState } from "./state";
+import { type PendingReads, preview, summarise } from "./summary";
 
-export type InboxEntry = Extract<OutboxEntry, { op: "inbox" }>;
-export type PushEntry = Extract<OutboxEntry, { op: "push" }>;
+export type InboxEntry = Extract<DeliveryEntry, { op: "inbox" }>;
+export type PushEntry = Extract<DeliveryEntry, { op: "push" }>;
 
 /** Inbox RPCs in flight at once. */
 const DELIVERY_CONCURRENCY = 16;
@@ -33,11 +33,7 @@ export interface InboxTarget {
 }
 
 /** The notices each user gets for these entries. */
-export function noticesFor(
-  core: RoomCore,
-  summaryOf: (userId: string) => RoomSummaryForUser | null,
-  entries: InboxEntry[],
-): Map<string, InboxNotice[]> {
+export function noticesFor(core: RoomState, reads: PendingReads, entries: InboxEntry[]): Map<string, InboxNotice[]> {
   const byUser = new Map<string, InboxNotice[]>();
   const add = (userId: string, notice: InboxNotice) => {
     // In order; the inbox skips a notice that changes nothing (same seq, same state).
@@ -45,10 +41,10 @@ export function noticesFor(
     if (list) list.push(notice);
     else byUser.set(userId, [notice]);
   };
-  const deleted = core.meta?.deletedTs != null;
+  const deleted = core.meta.current?.deletedTs != null;
   const members = () => core.members.list().map((m) => m.user_id);
   const memberState = (userId: string): InboxRoom | null => {
-    const s = summaryOf(userId);
+    const s = summarise(core.roomId, core.log, core.members, reads, userId);
     if (!s) return null;
     return { roomId: core.roomId, seq: s.seq, state: "member", unreadCount: s.unreadCount, lastMessage: s.lastMessage, lastActivityTs: s.lastActivityTs };
   };
@@ -106,8 +102,8 @@ export async function deliverNotices(byUser: Map<string, InboxNotice[]>, inboxOf
  * live socket in this room now (the consumer then checks their inbox socket
  * and mutes). Deleted messages, deleted rooms and large rooms send none.
  */
-export function pushJobsFor(core: RoomCore, devicesOf: (userId: string) => number, entry: PushEntry): PushJob[] {
-  if (core.meta?.deletedTs != null || core.members.count() > core.limits.largeRoomMembers) return [];
+export function pushJobsFor(core: RoomState, devicesOf: (userId: string) => number, entry: PushEntry): PushJob[] {
+  if (core.meta.current?.deletedTs != null || core.members.count() > core.limits.largeRoomMembers) return [];
   const message = core.log.message(entry.seq);
   if (!message || message.deleted) return [];
   const payload = { type: "message" as const, roomId: core.roomId, seq: message.seq, messageId: message.id, sender: message.sender, preview: preview(message.content), ts: message.ts };
@@ -115,4 +111,45 @@ export function pushJobsFor(core: RoomCore, devicesOf: (userId: string) => numbe
     .list()
     .filter((m) => m.user_id !== message.sender && devicesOf(m.user_id) === 0)
     .map((m) => ({ userId: m.user_id, payload }));
+}
+
+/** The user's inbox object (src/user/inbox.ts), as a room reaches it. */
+export type InboxOf = (userId: string) => InboxTarget;
+
+/**
+ * The outbox's delivery sink: inbox notices for its inbox rows, push jobs for
+ * its push rows; says per row whether it went out.
+ */
+export class Deliverer {
+  constructor(
+    private readonly state: RoomState,
+    private readonly reads: PendingReads,
+    private readonly devicesOf: (userId: string) => number,
+    private readonly pushQueue: Queue<PushJob> | undefined,
+    private readonly metrics: Metrics,
+    /** A member's inbox; tests swap in a failing one to prove retries. */
+    public inboxOf: InboxOf,
+  ) {}
+
+  async deliver(entries: DeliveryEntry[]): Promise<boolean[]> {
+    const inboxEntries = entries.filter((e): e is InboxEntry => e.op === "inbox");
+    const jobs = entries.flatMap((e) => (e.op === "push" ? pushJobsFor(this.state, this.devicesOf, e) : []));
+    const notices = noticesFor(this.state, this.reads, inboxEntries);
+    const [delivered, queued] = await Promise.all([deliverNotices(notices, this.inboxOf), this.#enqueuePush(jobs)]);
+    return entries.map((e) => (e.op === "inbox" ? delivered : queued));
+  }
+
+  async #enqueuePush(jobs: PushJob[]): Promise<boolean> {
+    const queue = this.pushQueue;
+    if (!queue || jobs.length === 0) return true;
+    try {
+      for (let i = 0; i < jobs.length; i += 100) await queue.sendBatch(jobs.slice(i, i + 100).map((body) => ({ body })));
+      this.metrics.count("push_enqueued", "", jobs.length);
+      return true;
+    } catch (error) {
+      this.metrics.count("push_enqueue_failures");
+      log("warn", "push_enqueue_failed", { room: this.state.roomId, jobs: jobs.length, error: errorText(error) });
+      return false;
+    }
+  }
 }

@@ -3,10 +3,11 @@
  * it turned out to be, and which message holds it. The room is the source of
  * truth; R2 holds only bytes under keys this table names. Everything here is
  * synchronous SQL, so recording an attachment commits with its message.
+ * Owner of `media` and `media_parts`.
  */
 import type { Attachment } from "../protocol";
 
-export type MediaState = "uploading" | "pending" | "attached" | "deleting";
+export type MediaState = "uploading" | "pending" | "attached" | "removed" | "deleting";
 
 export interface MediaRow extends Record<string, SqlStorageValue> {
   media_id: string;
@@ -150,6 +151,16 @@ export class MediaRecords {
   /** When the next unattached upload expires (its creation time), or null. */
   oldestUnattached(): number | null {
     return this.sql.exec<{ ts: number | null }>("SELECT min(created_ts) AS ts FROM media WHERE state IN ('uploading', 'pending')").one().ts;
+  }
+
+  /** An upload given up: whatever reached R2 goes with the next cleanup. */
+  abandon(mediaId: string): void {
+    this.sql.exec("UPDATE media SET state = 'deleting' WHERE media_id = ?", mediaId);
+  }
+
+  /** Media of deleted messages waiting for the purge to decide (a hold may keep it). */
+  countRemoved(): number {
+    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM media WHERE state = 'removed'").one().n;
   }
 
   countDeleting(): number {

@@ -1,4 +1,8 @@
-/** Who belongs to the room. Membership decides every access in the room. */
+/**
+ * Who belongs to the room, and who may not come back. Membership decides
+ * every access in the room. Owner of `members` (roles, join order, privacy,
+ * read positions, last seen) and `bans`.
+ */
 import type { PrivacySettings, Role } from "../protocol";
 
 export interface MemberRow extends Record<string, SqlStorageValue> {
@@ -90,6 +94,34 @@ export class Members {
   count(): number {
     this.#count ??= this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM members").one().n;
     return this.#count;
+  }
+
+  /**
+   * Moves the member's stored read position forward to `seq` (never back).
+   * Null when nothing moved; else whether their receipts are private.
+   */
+  advanceRead(userId: string, seq: number): { receiptsPrivate: boolean } | null {
+    const row = this.sql
+      .exec<{ receipts_private: number }>("UPDATE members SET read_seq = ? WHERE user_id = ? AND read_seq < ? RETURNING receipts_private", seq, userId, seq)
+      .toArray()[0];
+    return row ? { receiptsPrivate: row.receipts_private === 1 } : null;
+  }
+
+  /** When the member was last seen online (their presence went offline). */
+  setLastSeen(userId: string, ts: number): void {
+    this.sql.exec("UPDATE members SET last_seen = ? WHERE user_id = ?", ts, userId);
+  }
+
+  isBanned(userId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM bans WHERE user_id = ?", userId).toArray().length > 0;
+  }
+
+  ban(userId: string, by: string, ts: number): void {
+    this.sql.exec("INSERT INTO bans (user_id, banned_by, banned_ts) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING", userId, by, ts);
+  }
+
+  unban(userId: string): void {
+    this.sql.exec("DELETE FROM bans WHERE user_id = ?", userId);
   }
 
   /** Members in the order they joined. */

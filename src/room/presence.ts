@@ -5,19 +5,25 @@
  * nothing; after it they are announced offline with a last-seen time. Pending
  * announcements live in SQLite, because the room may hibernate in between.
  * Hidden users are never announced and always read as offline to others.
+ * Owner of `presence_pending`.
  */
-import type { PresenceEntry, ServerFrame } from "../protocol";
-import type { LiveSockets } from "./connections";
+import type { PresenceEntry } from "../protocol";
+import { EPHEMERAL_DROP_LAG, type LiveSockets } from "./connections";
+import type { EventLog } from "./event-log";
 import type { Members } from "./members";
+import type { AlarmJob } from "./scheduler";
 
-export class Presence {
+export class Presence implements AlarmJob {
+  readonly name = "presence";
+
   constructor(
     private readonly sql: SqlStorage,
     private readonly roomId: string,
     private readonly members: Members,
+    private readonly log: EventLog,
     private readonly sockets: LiveSockets,
+    /** Tests shorten it on one room's instance. */
     private readonly graceMs: number,
-    private readonly announce: (frame: ServerFrame) => void,
   ) {}
 
   /** A socket of `userId` went live. */
@@ -49,11 +55,16 @@ export class Presence {
     for (const row of due) {
       this.sql.exec("DELETE FROM presence_pending WHERE user_id = ?", row.user_id);
       if (this.sockets.devicesOf(row.user_id) > 0) continue;
-      this.sql.exec("UPDATE members SET last_seen = ? WHERE user_id = ?", row.left_ts, row.user_id);
+      this.members.setLastSeen(row.user_id, row.left_ts);
       this.#announce(row.user_id, false, row.left_ts);
     }
     const next = this.sql.exec<{ due: number | null }>("SELECT min(due_ts) AS due FROM presence_pending").one().due;
     return next;
+  }
+
+  /** The alarm job: offline announcements whose grace period ended. */
+  run(now: number): number | null {
+    return this.flushDue(now);
   }
 
   /** Every member's presence as `viewer` may see it. */
@@ -75,13 +86,14 @@ export class Presence {
 
   #announce(userId: string, online: boolean, lastSeen: number | null): void {
     if (this.members.get(userId)?.presence_hidden === 1) return;
-    this.announce({
+    const frame = {
       type: "presence",
       roomId: this.roomId,
       userId,
       online,
       devices: this.sockets.devicesOf(userId),
       lastSeen: lastSeen === null ? null : new Date(lastSeen).toISOString(),
-    });
+    } as const;
+    this.sockets.broadcastEphemeral(frame, this.log.head, { dropLag: EPHEMERAL_DROP_LAG });
   }
 }

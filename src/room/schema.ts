@@ -2,6 +2,18 @@
  * The room's own SQLite tables. Upgrades are numbered and applied in order,
  * once, inside the constructor: SQL calls are synchronous, so no request can
  * observe a half-migrated room.
+ *
+ * Each table has one owning module, and no SQL on it appears anywhere else:
+ *
+ *   meta              meta.ts         (RoomMetaStore)
+ *   members, bans     members.ts      (Members)
+ *   events            event-log.ts    (EventLog; row codecs in event-rows.ts)
+ *   outbox            outbox.ts       (Outbox; its D1 statements in src/db/room-outbox.ts)
+ *   purge_queue       purge-queue.ts  (PurgeQueue)
+ *   presence_pending  presence.ts     (Presence)
+ *   media, media_parts media.ts       (MediaRecords)
+ *   tickets           src/kernel/tickets.ts (shared with the inbox; reached through state.ts's RoomTickets)
+ *   schema_version    this file
  */
 const upgrades: string[] = [
   `

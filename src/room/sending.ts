@@ -14,16 +14,16 @@
  * message, costs nothing), and a flooder is stopped by the room's own bucket
  * before it reaches the user's object.
  *
- * While the RPC is out other requests run in the room, so the store itself
- * goes back through `core.send`, which checks again synchronously what may
- * have changed meanwhile (membership, the room's state, a clientId stored
- * since the admission: from memory, see `EventLog.findByClientIdSince`).
+ * So a send is two steps of messages.ts around the RPC: `admitSend` before
+ * it, `commitSend` after, which checks again synchronously what may have
+ * changed meanwhile (other requests run in the room while the RPC is out).
  */
-import { type Message, type Result, type SendMessageBody, ok } from "../protocol";
+import { MAX_SENDS_PER_CALL, type Result, type SendMessageBody, type Verdict, ok } from "../protocol";
 import { errorText, log } from "../ops/log";
-import type { RoomCore } from "./core";
-import { MAX_SENDS_PER_CALL, type Verdict } from "../protocol";
+import type { Metrics } from "../ops/metrics";
 import { rateLimitedError } from "../kernel/token-bucket";
+import { type Sent, admitSend, commitSend } from "./messages";
+import type { RoomState } from "./state";
 
 /** The user's cross-room bucket (their UserLimits object). */
 export interface CrossRoomBucket {
@@ -41,14 +41,14 @@ export interface CrossRoomBucket {
  * `null`: the user's object was out of reach, and the send goes on under the
  * room's own limit.
  */
-
 export class CrossRoomGate {
   /** Users with an RPC out, and the sends waiting for the next one. */
   #waiting = new Map<string, Array<(verdict: Verdict | null) => void>>();
 
   constructor(
     private readonly roomId: string,
-    private readonly bucketOf: (userId: string) => CrossRoomBucket,
+    /** The user's bucket; tests swap in a slow or failing one. */
+    public bucketOf: (userId: string) => CrossRoomBucket,
   ) {}
 
   take(userId: string): Promise<Verdict | null> {
@@ -80,19 +80,45 @@ export class CrossRoomGate {
   }
 }
 
-export async function sendThroughLimits(
-  core: RoomCore,
-  userId: string,
-  body: SendMessageBody,
-  gate: CrossRoomGate,
-): Promise<Result<{ message: Message; duplicate: boolean }>> {
-  const admitted = core.admitSend(userId, body);
+/** The one send path, for HTTP and WebSocket sends alike. */
+export async function sendThroughLimits(state: RoomState, userId: string, body: SendMessageBody, gate: CrossRoomGate): Promise<Result<Sent>> {
+  const admitted = admitSend(state, userId, body);
   if (!admitted.ok) return admitted;
   if (admitted.value.duplicate) return ok({ message: admitted.value.duplicate, duplicate: true });
   const verdict = await gate.take(userId);
   if (verdict && !verdict.allowed) {
-    core.sendBuckets.refund(userId);
+    state.sendBuckets.refund(userId);
     return { ok: false, error: rateLimitedError(`too many messages across your rooms: at most ${verdict.limit} a minute`, verdict) };
   }
-  return core.send(userId, body, { admittedAt: admitted.value.head });
+  return commitSend(state, userId, body, admitted.value.head);
+}
+
+/** The room's send path with its metrics: what the HTTP route and the socket's frames both call. */
+export class SendPath {
+  readonly gate: CrossRoomGate;
+
+  constructor(
+    private readonly state: RoomState,
+    private readonly metrics: Metrics,
+    bucketOf: (userId: string) => CrossRoomBucket,
+  ) {
+    this.gate = new CrossRoomGate(state.roomId, bucketOf);
+  }
+
+  send(userId: string, body: SendMessageBody): Promise<Result<Sent>> {
+    return sendThroughLimits(this.state, userId, body, this.gate);
+  }
+
+  /**
+   * Metrics for an answered send: stored (code null) or refused. The time is
+   * the room's own from receipt (`startedAt`) to answer; a Worker's clock moves
+   * only on I/O, so it reads near 0 unless the room waited (the Worker's
+   * http_ms and clients see the whole round trip). The refusal itself is
+   * logged where it is answered: frames.ts for sockets, the Worker for HTTP.
+   */
+  answered(code: string | null, startedAt: number, transport: "ws" | "http"): void {
+    if (code !== null) return this.metrics.count("messages_refused", code);
+    this.metrics.count("messages_accepted");
+    this.metrics.observe("send_ack_ms", this.state.clock.now() - startedAt, transport);
+  }
 }

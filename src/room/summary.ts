@@ -7,24 +7,20 @@
  *
  * Unread = messages after the member's read position (stored `read_seq`, or a
  * newer position still waiting in memory for the receipt batch) that are not
- * deleted and were not sent by the member. `seq` is the events table's rowid,
- * so `seq > read_seq` walks the b-tree from the read position: the cost grows
- * with the unread messages, never with the history, and the count stops at
- * UNREAD_CAP (clients show "999+").
+ * deleted and were not sent by the member, counted up to UNREAD_CAP (clients
+ * show "999+"); the log counts them from the read position, so the cost grows
+ * with the unread messages, never with the history.
  */
-import type { LastMessage, RoomSummaryForUser } from "../protocol";
+import type { RoomSummaryForUser } from "../protocol";
+import type { EventLog } from "./event-log";
 import type { Members } from "./members";
 
 export const UNREAD_CAP = 999;
-export const PREVIEW_CHARS = 100;
+const PREVIEW_CHARS = 100;
 
-interface LastRow extends Record<string, SqlStorageValue> {
-  seq: number;
-  msg_id: string;
-  actor: string;
-  content: string | null;
-  ts: number;
-  deleted_ts: number | null;
+/** Read positions not yet written (receipts.ts keeps them in memory for a batch). */
+export interface PendingReads {
+  pendingFor(userId: string): number;
 }
 
 /** The first PREVIEW_CHARS characters, never splitting a surrogate pair. */
@@ -33,46 +29,18 @@ export function preview(content: string): string {
   return chars.length <= PREVIEW_CHARS ? content : `${chars.slice(0, PREVIEW_CHARS).join("")}…`;
 }
 
-export function lastMessageOf(sql: SqlStorage): LastMessage | null {
-  const row = sql
-    .exec<LastRow>("SELECT seq, msg_id, actor, content, ts, deleted_ts FROM events WHERE type = 'message' ORDER BY seq DESC LIMIT 1")
-    .toArray()[0];
-  if (!row) return null;
-  const ts = new Date(row.ts).toISOString();
-  if (row.deleted_ts !== null) return { id: row.msg_id, seq: row.seq, sender: row.actor, deleted: true, ts };
-  return { id: row.msg_id, seq: row.seq, sender: row.actor, preview: preview(row.content ?? ""), ts };
-}
-
-export function unreadCount(sql: SqlStorage, userId: string, readSeq: number): number {
-  return sql
-    .exec<{ n: number }>(
-      `SELECT count(*) AS n FROM (
-         SELECT 1 FROM events WHERE seq > ? AND type = 'message' AND deleted_ts IS NULL AND actor <> ? LIMIT ?
-       )`,
-      readSeq,
-      userId,
-      UNREAD_CAP,
-    )
-    .one().n;
-}
-
-export function summarise(
-  sql: SqlStorage,
-  roomId: string,
-  members: Members,
-  pendingRead: (userId: string) => number,
-  userId: string,
-): RoomSummaryForUser | null {
+/** The member's summary, or null if they are not a member (deleted rooms included: callers decide). */
+export function summarise(roomId: string, log: EventLog, members: Members, reads: PendingReads, userId: string): RoomSummaryForUser | null {
   const member = members.get(userId);
   if (!member) return null;
-  const readSeq = Math.max(member.read_seq, pendingRead(userId));
-  const head = sql.exec<{ seq: number | null; ts: number | null }>("SELECT seq, ts FROM events ORDER BY seq DESC LIMIT 1").toArray()[0];
+  const readSeq = Math.max(member.read_seq, reads.pendingFor(userId));
+  const head = log.lastEvent();
   return {
     roomId,
     seq: head?.seq ?? 0,
     readSeq,
-    unreadCount: unreadCount(sql, userId, readSeq),
-    lastMessage: lastMessageOf(sql),
+    unreadCount: log.unreadCount(userId, readSeq, UNREAD_CAP),
+    lastMessage: log.lastMessage(preview),
     lastActivityTs: new Date(head?.ts ?? 0).toISOString(),
   };
 }

@@ -1,11 +1,11 @@
 /**
  * The room's side of uploads and downloads: membership checks and the media
- * table. The bytes never pass through the room; the Worker streams them to R2
- * and reports back here. Every function is synchronous SQL.
+ * records (media.ts). The bytes never pass through the room; the Worker
+ * streams them to R2 and reports back here. Every function is synchronous.
  */
 import { type Attachment, type Result, type UploadStatus, fail, ok } from "../protocol";
 import { mediaKey, newMediaId, newUploadId } from "../media/keys";
-import type { RoomCore } from "./core";
+import type { RoomState } from "./state";
 import { type MediaRow, toAttachment } from "./media";
 
 /** R2 allows at most 10,000 parts per multipart upload. */
@@ -34,7 +34,7 @@ export interface FileType {
   height?: number;
 }
 
-export function beginUpload(core: RoomCore, objectId: string, userId: string, req: BeginUpload, now: number): Result<UploadSlot> {
+export function beginUpload(core: RoomState, objectId: string, userId: string, req: BeginUpload, now: number): Result<UploadSlot> {
   const member = core.requireMember(userId);
   if (!member.ok) return member;
   let partCount: number | null = null;
@@ -64,7 +64,7 @@ export interface UploadTarget {
 }
 
 /** The caller's unfinished resumable upload in this room. */
-export function uploadTarget(core: RoomCore, userId: string, uploadId: string): Result<UploadTarget> {
+export function uploadTarget(core: RoomState, userId: string, uploadId: string): Result<UploadTarget> {
   const member = core.requireMember(userId);
   if (!member.ok) return member;
   const row = core.media.byUpload(uploadId);
@@ -83,7 +83,7 @@ export function uploadTarget(core: RoomCore, userId: string, uploadId: string): 
   });
 }
 
-export function recordPart(core: RoomCore, userId: string, uploadId: string, part: { partNumber: number; etag: string; size: number }, type: FileType | null): Result<{ ok: true }> {
+export function recordPart(core: RoomState, userId: string, uploadId: string, part: { partNumber: number; etag: string; size: number }, type: FileType | null): Result<{ ok: true }> {
   const target = uploadTarget(core, userId, uploadId);
   if (!target.ok) return target;
   if (type) core.media.setType(target.value.mediaId, type);
@@ -91,7 +91,7 @@ export function recordPart(core: RoomCore, userId: string, uploadId: string, par
   return ok({ ok: true });
 }
 
-export function uploadStatus(core: RoomCore, userId: string, uploadId: string, ttlMs: number): Result<UploadStatus> {
+export function uploadStatus(core: RoomState, userId: string, uploadId: string, ttlMs: number): Result<UploadStatus> {
   const target = uploadTarget(core, userId, uploadId);
   if (!target.ok) return target;
   const t = target.value;
@@ -107,7 +107,7 @@ export function uploadStatus(core: RoomCore, userId: string, uploadId: string, t
 }
 
 /** Checks that every part is stored; answers what R2's complete needs. */
-export function prepareComplete(core: RoomCore, userId: string, uploadId: string): Result<{ mediaId: string; key: string; r2UploadId: string; size: number; parts: Array<{ partNumber: number; etag: string }> }> {
+export function prepareComplete(core: RoomState, userId: string, uploadId: string): Result<{ mediaId: string; key: string; r2UploadId: string; size: number; parts: Array<{ partNumber: number; etag: string }> }> {
   const target = uploadTarget(core, userId, uploadId);
   if (!target.ok) return target;
   const t = target.value;
@@ -120,7 +120,7 @@ export function prepareComplete(core: RoomCore, userId: string, uploadId: string
 }
 
 /** The bytes are in R2. A single-shot upload passes its type here; a resumable one recorded it with part 1. */
-export function finishUpload(core: RoomCore, userId: string, mediaId: string, info: { size: number; etag: string; type: FileType | null }): Result<Attachment> {
+export function finishUpload(core: RoomState, userId: string, mediaId: string, info: { size: number; etag: string; type: FileType | null }): Result<Attachment> {
   const row = core.media.get(mediaId);
   if (!row || row.uploader !== userId || row.state !== "uploading") return fail("not_found", "no such upload in progress");
   if (info.type) core.media.setType(mediaId, info.type);
@@ -129,10 +129,10 @@ export function finishUpload(core: RoomCore, userId: string, mediaId: string, in
 }
 
 /** Gives up an upload: marked for deletion; the alarm removes whatever reached R2. */
-export function abandonUpload(core: RoomCore, userId: string, mediaId: string): boolean {
+export function abandonUpload(core: RoomState, userId: string, mediaId: string): boolean {
   const row = core.media.get(mediaId);
   if (!row || row.uploader !== userId || row.state !== "uploading") return false;
-  core.sql.exec("UPDATE media SET state = 'deleting' WHERE media_id = ?", mediaId);
+  core.media.abandon(mediaId);
   return true;
 }
 
@@ -148,11 +148,19 @@ export interface Downloadable {
  * Members may read attached media. An upload not yet attached is readable by
  * its uploader only (it has not been shared yet).
  */
-export function mediaForDownload(core: RoomCore, userId: string, mediaId: string): Result<Downloadable> {
+export function mediaForDownload(core: RoomState, userId: string, mediaId: string): Result<Downloadable> {
   const member = core.requireMember(userId);
   if (!member.ok) return member;
   const row = core.media.get(mediaId);
   const visible = row && (row.state === "attached" || (row.state === "pending" && row.uploader === userId));
   if (!row || !visible || row.etag === null) return fail("not_found", "no such media in this room");
   return ok({ key: row.r2_key, contentType: row.content_type ?? "application/octet-stream", filename: row.filename, size: row.size ?? 0, etag: row.etag });
+}
+
+/** R2 opened the multipart upload: its id is kept for the parts and the completion. */
+export function setMultipartUpload(core: RoomState, userId: string, uploadId: string, r2UploadId: string): Result<{ ok: true }> {
+  const row = core.media.byUpload(uploadId);
+  if (!row || row.uploader !== userId || row.state !== "uploading") return fail("not_found", "no such upload");
+  core.media.setR2Upload(row.media_id, r2UploadId);
+  return ok({ ok: true });
 }

@@ -15,6 +15,7 @@ import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotic
 import { consumeTicket, issueTicket } from "../kernel/tickets";
 import { acquireLease, releaseLease } from "./leases";
 import { configureLogs, log } from "../ops/log";
+import { type Clock, ClockSlot } from "../kernel/clock";
 
 /** How often an inbox with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
@@ -46,6 +47,21 @@ const schema = `
 export class Inbox extends DurableObject<Env> {
   readonly sql: SqlStorage;
 
+  /**
+   * Where this object reads the time. A test swaps it inside
+   * `runInDurableObject` (`obj.clock = new ManualClock()`) and moves that
+   * clock instead of sleeping; alarms still fire by the runtime's clock.
+   */
+  get clock(): Clock {
+    return this.#time.source;
+  }
+
+  set clock(clock: Clock) {
+    this.#time.source = clock;
+  }
+
+  readonly #time = new ClockSlot();
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     configureLogs(env);
@@ -58,7 +74,7 @@ export class Inbox extends DurableObject<Env> {
 
   /** Called by the Worker after authenticating `userId` (whose inbox this is). */
   connectTicket(userId: string, tokenExp: number | null = null): { ticket: string; expiresTs: string } {
-    const { ticket, expiresTs } = issueTicket(this.sql, userId, Date.now(), tokenExp);
+    const { ticket, expiresTs } = issueTicket(this.sql, userId, this.#time.now(), tokenExp);
     return { ticket, expiresTs: new Date(expiresTs).toISOString() };
   }
 
@@ -114,7 +130,7 @@ export class Inbox extends DurableObject<Env> {
       return Response.json({ error: { code: "invalid_request", message: "expected a WebSocket upgrade" } }, { status: 400 });
     }
     const ticket = new URL(request.url).searchParams.get("ticket") ?? "";
-    const spent = ticket ? consumeTicket(this.sql, ticket, Date.now()) : null;
+    const spent = ticket ? consumeTicket(this.sql, ticket, this.#time.now()) : null;
     const userId = spent?.userId ?? null;
     if (!userId) {
       return Response.json({ error: { code: "unauthorized", message: "connect ticket is missing, expired or already used" } }, { status: 401 });
@@ -124,7 +140,7 @@ export class Inbox extends DurableObject<Env> {
     if (refused) return Response.json({ error: refused }, { status: statusOf(refused.code) });
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ userId, id, since: Date.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
+    server.serializeAttachment({ userId, id, since: this.#time.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
     log("info", "connect", { inbox: userId, conn: id, live: this.ctx.getWebSockets().length });
     send(server, { type: "inbox_state", rooms: this.rooms() });
     await this.#scheduleSweep(spent?.tokenExp ?? null);
@@ -133,7 +149,7 @@ export class Inbox extends DurableObject<Env> {
 
   override webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): void {
     const attachment = ws.deserializeAttachment() as Attachment | null;
-    if (attachment?.exp && attachment.exp <= Date.now()) {
+    if (attachment?.exp && attachment.exp <= this.#time.now()) {
       try {
         ws.close(4401, "token expired");
       } catch {
@@ -141,7 +157,7 @@ export class Inbox extends DurableObject<Env> {
       }
       return;
     }
-    if (attachment) ws.serializeAttachment({ ...attachment, since: Date.now() });
+    if (attachment) ws.serializeAttachment({ ...attachment, since: this.#time.now() });
     if (typeof message !== "string") return;
     try {
       const frame = JSON.parse(message) as { type?: unknown; reqId?: unknown };
@@ -173,7 +189,7 @@ export class Inbox extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    const now = this.#time.now();
     const live = new Set(this.#liveSockets());
     let next = now + SWEEP_MS;
     for (const ws of this.ctx.getWebSockets()) {
@@ -197,7 +213,7 @@ export class Inbox extends DurableObject<Env> {
 
   /** Sockets heard from (a heartbeat, answered by the runtime, or a frame) recently. */
   #liveSockets(): WebSocket[] {
-    const now = Date.now();
+    const now = this.#time.now();
     return this.ctx.getWebSockets().filter((ws) => {
       if (ws.readyState !== WebSocket.OPEN) return false;
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
@@ -212,7 +228,7 @@ export class Inbox extends DurableObject<Env> {
   }
 
   async #scheduleSweep(tokenExp: number | null): Promise<void> {
-    const at = Math.min(Date.now() + SWEEP_MS, tokenExp ?? Number.MAX_SAFE_INTEGER);
+    const at = Math.min(this.#time.now() + SWEEP_MS, tokenExp ?? Number.MAX_SAFE_INTEGER);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }

@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type UserLimitsConfig, configOf } from "../kernel/config";
 import { TokenBuckets } from "../kernel/token-bucket";
+import { type Clock, ClockSlot } from "../kernel/clock";
 import { type ConnectionDecision, type ConnectionLease, MAX_SENDS_PER_CALL, type Verdict } from "../protocol";
 
 const MINUTE = 60_000;
@@ -64,9 +65,25 @@ export class UserLimits extends DurableObject<Env> {
    */
   sendBucket: TokenBuckets;
 
+  /**
+   * Where this object reads the time. A test swaps it inside
+   * `runInDurableObject` (`obj.clock = new ManualClock()`) and moves that
+   * clock instead of sleeping; alarms still fire by the runtime's clock.
+   */
+  get clock(): Clock {
+    return this.#time.source;
+  }
+
+  set clock(clock: Clock) {
+    this.#time.source = clock;
+  }
+
+  readonly #time = new ClockSlot();
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.config = configOf(env).user;
+    // This object's own copy: the parsed configuration is shared by every object of the isolate.
+    this.config = { ...configOf(env).user };
     this.sendBucket = TokenBuckets.perMinute(this.config.sendPerMinute);
     ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS upload_bytes (minute INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);
@@ -76,7 +93,7 @@ export class UserLimits extends DurableObject<Env> {
 
   /** Charges `bytes` against the hourly upload quota, or refuses with the seconds to wait. */
   chargeUpload(bytes: number, limit: number): QuotaDecision {
-    const now = Date.now();
+    const now = this.#time.now();
     const sql = this.ctx.storage.sql;
     const nowMinute = Math.floor(now / MINUTE);
     sql.exec("DELETE FROM upload_bytes WHERE minute <= ?", nowMinute - WINDOW_MINUTES);
@@ -101,12 +118,12 @@ export class UserLimits extends DurableObject<Env> {
 
   /** Takes one send from the user's cross-room bucket (rooms call this before storing a message). */
   takeSend(): Verdict {
-    return this.sendBucket.take("send");
+    return this.sendBucket.take("send", this.#time.now());
   }
 
   /** Takes `n` sends, in order: a room's sends of this user that came while its last call was out. */
   takeSends(n: number): Verdict[] {
-    const now = Date.now();
+    const now = this.#time.now();
     return Array.from({ length: Math.max(0, Math.min(Math.floor(n), MAX_SENDS_PER_CALL)) }, () => this.sendBucket.take("send", now));
   }
 
@@ -118,7 +135,7 @@ export class UserLimits extends DurableObject<Env> {
    */
   async acquireConnection(lease: ConnectionLease): Promise<ConnectionDecision> {
     const limit = this.config.maxConnections;
-    if (this.#open() >= limit) await this.#dropDeadLeases(Date.now());
+    if (this.#open() >= limit) await this.#dropDeadLeases(this.#time.now());
     // Counted again after the await: other acquisitions may have run meanwhile.
     const open = this.#open();
     if (open >= limit) return { ok: false, open, limit };
@@ -128,7 +145,7 @@ export class UserLimits extends DurableObject<Env> {
       lease.kind,
       lease.target,
       lease.userId,
-      Date.now(),
+      this.#time.now(),
     );
     return { ok: true, open: open + 1 };
   }

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { ISO_MS, eventually, uniqueRoom, uniqueUser, user } from "../helpers";
+import { storeNow } from "../room/store-now";
 
 type User = Awaited<ReturnType<typeof user>>;
 interface Summary {
@@ -113,7 +114,7 @@ describe("unread counts and last message in GET /api/rooms", () => {
     // A thousand sends over HTTP is slow in the pool; insert straight into the room instead.
     const { env, runInDurableObject } = await import("cloudflare:test");
     await runInDurableObject(env.ROOMS.getByName(room), (r: import("../../src/room/room").Room) => {
-      for (let i = 0; i < 1005; i++) r.core.send(alice.userId, { content: `m${i}` });
+      for (let i = 0; i < 1005; i++) storeNow(r.core, alice.userId, { content: `m${i}` });
     });
     expect((await summaryOf(bob, room)).unreadCount).toBe(999);
   });

@@ -91,7 +91,7 @@ describe("inbox notices", () => {
     const stub = env.ROOMS.getByName(room);
     // 100 more members (straight into the room: 100 HTTP joins are slow in the pool).
     await runInDurableObject(stub, (r: Room) => {
-      for (let i = 0; i < 100; i++) r.core.join(`filler-${i}-${room}`);
+      for (let i = 0; i < 100; i++) r.join(`filler-${i}-${room}`);
     });
     // 200 outbox rows take more than one flush: run them all rather than wait for the alarm's timers.
     while (await runInDurableObject(stub, (r: Room) => r.core.outbox.pending > 0)) await runDurableObjectAlarm(stub);

@@ -4,9 +4,9 @@
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
-import type { ServerFrame } from "../../src/protocol";
+import type { Message, ServerFrame } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
-import { type TestSocket, api, tokenFor, user } from "../helpers";
+import { type TestSocket, api, tokenFor, uniqueRoom, user } from "../helpers";
 
 export type TestUser = Awaited<ReturnType<typeof user>>;
 export type EventFrame = Extract<ServerFrame, { type: "event" }>;
@@ -152,3 +152,34 @@ export async function auditAll(adminToken: string, roomId?: string): Promise<Aud
   }
   throw new Error("audit did not end");
 }
+
+/** A group room (id from `prefix`): alice owns it, bob and carol are plain members, all with unique ids. */
+export async function groupRoom(prefix: string) {
+  const alice = await newUser("alice");
+  const bob = await newUser("bob");
+  const carol = await newUser("carol");
+  const room = uniqueRoom(prefix);
+  expect((await alice.createRoom(room)).status).toBe(201);
+  expect((await bob.join(room)).status).toBe(200);
+  expect((await carol.join(room)).status).toBe(200);
+  return { alice, bob, carol, room };
+}
+
+/** Sends over HTTP and returns the stored message; fails the test unless it is 201. */
+export async function sent(u: TestUser, room: string, content: string): Promise<Message> {
+  const res = await u.send(room, content);
+  expect(res.status).toBe(201);
+  return res.body as Message;
+}
+
+/** DELETE of one message, as a member or a deployment admin. */
+export const deleteMessage = (u: { call: TestUser["call"] }, room: string, id: string) =>
+  u.call<any>("DELETE", `/api/rooms/${room}/messages/${encodeURIComponent(id)}`);
+
+/** PATCH of one message's content. */
+export const editMessage = (u: { call: TestUser["call"] }, room: string, id: string, content: unknown) =>
+  u.call<any>("PATCH", `/api/rooms/${room}/messages/${encodeURIComponent(id)}`, { content });
+
+/** DELETE of a whole room, and POST restore. */
+export const deleteRoom = (u: { call: TestUser["call"] }, room: string) => u.call<any>("DELETE", `/api/rooms/${room}`);
+export const restoreRoom = (u: { call: TestUser["call"] }, room: string) => u.call<any>("POST", `/api/rooms/${room}/restore`);

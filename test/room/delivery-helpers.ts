@@ -1,6 +1,7 @@
 /**
- * Helpers for the delivery suites (resume, eviction, devices, slow consumer,
- * liveness). Built only on the exported helpers of ../helpers.
+ * Helpers for the delivery suites (live delivery, resume, eviction, devices,
+ * clientId retries, slow consumer, heartbeat, malformed frames, the
+ * dead-socket sweep). Built only on the exported helpers of ../helpers.
  */
 import { SELF, env } from "cloudflare:test";
 import { expect } from "vitest";

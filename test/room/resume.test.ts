@@ -1,8 +1,8 @@
 /**
- * Order and resume: every event carries its room, epoch and seq; a live socket
- * sees seqs without gaps; a socket resuming from any position gets exactly what
- * it missed, then goes live; positions that cannot be replayed get `resync`
- * with a history cursor that fills the gap exactly once.
+ * Resume: a socket resuming from any position gets exactly what it missed
+ * (messages, joins and leaves alike), then goes live; positions that cannot
+ * be replayed get `resync` with a history cursor that fills the gap exactly
+ * once. (The order of live delivery is live-delivery.test.ts.)
  */
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/protocol";
@@ -28,77 +28,6 @@ function liveFrame(socket: TestSocket) {
   return socket.waitFor((f): f is Extract<typeof f, { type: "live" }> => f.type === "live");
 }
 
-describe("event order", () => {
-  it("every event frame names its room, epoch and seq, and the seq matches the event's", async () => {
-    const { alice, roomId, epoch, head } = await roomWithMessages(0, "order");
-    const socket = await connect(alice.token, roomId);
-    await alice.send(roomId, "one");
-    await alice.send(roomId, "two");
-    await waitForSeq(socket, head + 2);
-    const events = eventsOf(socket);
-    expect(events).toHaveLength(2);
-    for (const frame of events) {
-      expect(frame).toMatchObject({ type: "event", roomId, epoch });
-      expect(frame.seq).toBe(frame.event.seq);
-      if (frame.event.type === "message") expect(frame.event.message.seq).toBe(frame.seq);
-    }
-    socket.close();
-  });
-
-  it("a live socket sees gap-free seqs across messages, joins and leaves", async () => {
-    const { alice, roomId, head } = await roomWithMessages(3, "order");
-    const bob = await user("bob");
-    const carol = await user("carol");
-    const socket = await connect(alice.token, roomId);
-    expect(await liveFrame(socket)).toMatchObject({ seq: head });
-
-    await alice.send(roomId, "a1");
-    expect((await bob.join(roomId)).status).toBe(200);
-    await bob.send(roomId, "b1");
-    expect((await carol.join(roomId)).status).toBe(200);
-    await carol.send(roomId, "c1");
-    expect((await carol.leave(roomId)).status).toBe(200);
-    await alice.send(roomId, "a2");
-    expect((await bob.leave(roomId)).status).toBe(200);
-    await alice.send(roomId, "a3");
-
-    const { head: end } = await roomPosition(alice, roomId);
-    expect(end).toBe(head + 9);
-    await waitForSeq(socket, end);
-    expectSeqs(seqsOf(socket), head + 1, end);
-    expect(eventsOf(socket).map((f) => f.event.type)).toEqual([
-      "message",
-      "member_joined",
-      "message",
-      "member_joined",
-      "message",
-      "member_left",
-      "message",
-      "member_left",
-      "message",
-    ]);
-    socket.close();
-  });
-
-  it("concurrent senders still produce one gap-free sequence on every live socket", async () => {
-    const { alice, roomId, head } = await roomWithMessages(0, "order");
-    const bob = await user("bob");
-    await bob.join(roomId);
-    const a = await connect(alice.token, roomId);
-    const b = await connect(bob.token, roomId);
-    const start = head + 1; // bob's join
-    await Promise.all([sendMany(alice, roomId, 30, "a", 5), sendMany(bob, roomId, 30, "b", 5)]);
-    const end = start + 60;
-    await waitForSeq(a, end);
-    await waitForSeq(b, end);
-    expectSeqs(seqsOf(a), start + 1, end);
-    expectSeqs(seqsOf(b), start + 1, end);
-    expect(messagesOf(a).map((m) => m.id)).toEqual(messagesOf(b).map((m) => m.id));
-    a.close();
-    b.close();
-  });
-});
-
 describe("resume from a position", () => {
   // head = N + 1: the owner's member_joined is seq 1.
   const positions = (head: number) => [
@@ -108,6 +37,49 @@ describe("resume from a position", () => {
     ["head - 1", head - 1],
     ["head", head],
   ] as const;
+
+  it("replays the events after the given position, joins and leaves included, in order, then goes live", async () => {
+    const { alice, roomId } = await roomWithMessages(0, "resume");
+    const bob = await user("bob");
+    expect((await bob.join(roomId)).status).toBe(200);
+    const first = await connect(alice.token, roomId);
+    const live = (await liveFrame(first));
+    first.close();
+    // Missed while away: two messages, a join, a leave.
+    await bob.send(roomId, "missed 1");
+    const carol = await user("carol");
+    await carol.join(roomId);
+    await bob.send(roomId, "missed 2");
+    await carol.leave(roomId);
+
+    const resumed = await connect(alice.token, roomId, { after: { epoch: live.epoch, seq: live.seq } });
+    const events = eventsOf(resumed).map((f) => f.event);
+    expect(events.map((e) => [e.type, e.seq])).toEqual([
+      ["message", 3],
+      ["member_joined", 4],
+      ["message", 5],
+      ["member_left", 6],
+    ]);
+    expect(events[0]).toMatchObject({ message: { content: "missed 1", sender: "bob" } });
+    const liveAgain = resumed.frames.find((f) => f.type === "live");
+    expect(liveAgain).toMatchObject({ epoch: live.epoch, seq: 6 });
+    // The live frame comes after the replay.
+    expect(resumed.frames.findIndex((f) => f.type === "live")).toBe(resumed.frames.length - 1);
+    // And live delivery continues after it.
+    await bob.send(roomId, "now live");
+    await resumed.waitFor((f) => f.type === "event" && f.event.type === "message" && f.event.message.content === "now live");
+    resumed.close();
+  });
+
+  it("replays nothing when the client is already at the head", async () => {
+    const { alice, roomId } = await roomWithMessages(0, "resume");
+    const first = await connect(alice.token, roomId);
+    const live = await liveFrame(first);
+    first.close();
+    const again = await connect(alice.token, roomId, { after: { epoch: live.epoch, seq: live.seq } });
+    expect(again.frames.map((f) => f.type)).toEqual(["live"]);
+    again.close();
+  });
 
   it("replays exactly the events after any position, in order, then live, then new events without gap or duplicate", async () => {
     const { alice, roomId, epoch, head, sent } = await roomWithMessages(N, "resume");
@@ -190,7 +162,7 @@ describe("resume from a position", () => {
 
     // One event further behind is past the cap.
     const behind = await connect(alice.token, roomId, { after: { epoch, seq: head - 101 } });
-    expect(deliveryFrames(behind)[0]).toMatchObject({ type: "resync", reason: "too_far_behind", seq: head });
+    expect(deliveryFrames(behind)[0]).toMatchObject({ type: "resync", reason: "too_far_behind", epoch, seq: head });
     expect(eventsOf(behind)).toHaveLength(0);
     behind.close();
   });
@@ -225,6 +197,10 @@ describe("resync", () => {
     const socket = await connect(alice.token, roomId, { after: { epoch, seq: head + 1 } });
     expect(deliveryFrames(socket)[0]).toMatchObject({ type: "resync", reason: "epoch_changed", epoch, seq: head });
     expect(await liveFrame(socket)).toMatchObject({ seq: head });
+    // Further ahead, the same answer.
+    const farAhead = await connect(alice.token, roomId, { after: { epoch, seq: head + 10 } });
+    expect(deliveryFrames(farAhead)[0]).toMatchObject({ type: "resync", reason: "epoch_changed", epoch, seq: head });
+    farAhead.close();
     await alice.send(roomId, "next");
     await waitForSeq(socket, head + 1);
     expectSeqs(seqsOf(socket), head + 1, head + 1);

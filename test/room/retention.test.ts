@@ -8,6 +8,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import type { Room } from "../../src/room/room";
 import { api, connect, tokenFor, uniqueRoom, uniqueUser, user } from "../helpers";
+import { trimExpired } from "../../src/room/retention";
 
 const DAY = 24 * 60 * 60 * 1000;
 const stubOf = (room: string) => env.ROOMS.getByName(room);
@@ -93,7 +94,7 @@ describe("message retention", () => {
     // Everything is old, the head (seq 7) included. One synchronous run, so the alarm cannot step in.
     const runs = await runInDurableObject(stubOf(room), (r: Room) => {
       (r.core.limits as { defaultRetentionDays: number | null }).defaultRetentionDays = 1;
-      return [1, 2, 3, 4].map(() => ({ ...r.core.trimExpired(Date.now(), 2), through: r.core.trimmedThrough }));
+      return [1, 2, 3, 4].map(() => ({ ...trimExpired(r.core, Date.now(), 2), through: r.core.trimmedThrough }));
     });
     // Batch 1: the joins (1, 2), no messages; each full batch asks to come back soon.
     expect(runs.map((r) => r.trimmed)).toEqual([0, 2, 2, 0]);

@@ -1,43 +1,28 @@
 /**
  * Deleting a whole conversation: who may, what live sockets see, what every
- * later call answers, the send/join races, undo inside the window and the
- * purge after it.
+ * later call answers, and the send/join races. (Undo inside the window and
+ * the purge after it are room-restore.test.ts.)
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/protocol";
-import { connect, uniqueRoom } from "../helpers";
+import { connect } from "../helpers";
 import {
   type TestUser,
   adminUser,
+  deleteRoom,
+  groupRoom as sharedGroupRoom,
+  restoreRoom,
   afterAlarms,
-  auditAll,
   eventsOfType,
   eventually,
   expectError,
   newUser,
   roomCount,
   roomSql,
-  runAlarm,
-  setUndoWindow,
-  sleep,
-  syncAll,
-  waitForEvent,
 } from "./deletion-helpers";
 
-async function groupRoom() {
-  const alice = await newUser("alice");
-  const bob = await newUser("bob");
-  const carol = await newUser("carol");
-  const room = uniqueRoom("roomdel");
-  expect((await alice.createRoom(room)).status).toBe(201);
-  expect((await bob.join(room)).status).toBe(200);
-  expect((await carol.join(room)).status).toBe(200);
-  return { alice, bob, carol, room };
-}
-
-const deleteRoom = (u: { call: TestUser["call"] }, room: string) => u.call<any>("DELETE", `/api/rooms/${room}`);
-const restoreRoom = (u: { call: TestUser["call"] }, room: string) => u.call<any>("POST", `/api/rooms/${room}/restore`);
+const groupRoom = () => sharedGroupRoom("roomdel");
 
 async function roomDeletedSeq(room: string): Promise<number> {
   const rows = await roomSql<{ seq: number }>(room, "SELECT seq FROM events WHERE type = 'room_deleted' ORDER BY seq DESC LIMIT 1");
@@ -232,120 +217,5 @@ describe("races with a deletion", () => {
     expect((await restoreRoom(alice, room)).status).toBe(200);
     const users = (await alice.call("GET", `/api/rooms/${room}/active-users`)).body.users as string[];
     expect(new Set(users.filter((u) => joinerIds.has(u)))).toEqual(joined);
-  });
-});
-
-describe("undo", () => {
-  it("restores the room for the deleter inside the window: sends, history with every earlier message, members' sync shows room_restored", async () => {
-    const { alice, bob, carol, room } = await groupRoom();
-    const earlier: Message[] = [];
-    for (let i = 0; i < 5; i++) earlier.push((await (i % 2 ? bob : alice).send(room, `earlier ${i}`)).body);
-    await runAlarm(room);
-    expect((await deleteRoom(alice, room)).status).toBe(200);
-    const res = await restoreRoom(alice, room);
-    expect(res.status).toBe(200);
-    expect(res.body).toEqual({ roomId: room, restored: true });
-    expect((await restoreRoom(alice, room)).status).toBe(200); // restoring a live room is a no-op
-
-    const after = await carol.send(room, "we are back");
-    expect(after.status).toBe(201);
-    const page = await bob.history(room);
-    expect((page.body.messages as Message[]).map((m) => m.content)).toEqual([...earlier.map((m) => m.content), "we are back"]);
-    const socket = await connect(carol.token, room);
-    socket.close();
-
-    for (const u of [bob, carol]) {
-      await afterAlarms([room], async () => {
-        const types = (await syncAll(u.token)).events.filter((e) => e.roomId === room).map((e) => e.type);
-        const d = types.indexOf("room_deleted");
-        return d >= 0 && types.indexOf("room_restored") > d ? true : undefined;
-      }, 5000, `${u.userId} to see room_deleted then room_restored`);
-    }
-    // And it is listed again.
-    await eventually(async () => (((await bob.call("GET", "/api/rooms")).body.rooms as Array<{ roomId: string }>).some((r) => r.roomId === room) ? true : undefined));
-  });
-
-  it("publishes room_restored in the log, so a socket resuming from before the deletion replays both", async () => {
-    const { alice, bob, room } = await groupRoom();
-    const first = await connect(bob.token, room);
-    const live = first.frames.find((f) => f.type === "live") as Extract<(typeof first.frames)[number], { type: "live" }>;
-    first.close();
-    await deleteRoom(alice, room);
-    await restoreRoom(alice, room);
-    const resumed = await connect(bob.token, room, { after: { epoch: live.epoch, seq: live.seq } });
-    expect(eventsOfType(resumed, "room_deleted")).toHaveLength(1);
-    expect(eventsOfType(resumed, "room_restored")).toEqual([expect.objectContaining({ restoredBy: alice.userId })]);
-    resumed.close();
-  });
-
-  it("lets another owner-level actor restore (a deployment admin) but refuses a plain member with 403", async () => {
-    const { alice, bob, room } = await groupRoom();
-    await deleteRoom(alice, room);
-    expectError(await restoreRoom(bob, room), 403, "forbidden");
-    const stranger = await newUser("stranger");
-    expectError(await restoreRoom(stranger, room), 403, "forbidden");
-    expectError(await bob.send(room, "still deleted"), 410, "room_deleted");
-    const admin = await adminUser();
-    expect((await restoreRoom(admin, room)).status).toBe(200);
-    expect((await bob.send(room, "restored by an admin")).status).toBe(201);
-  });
-
-  it("lets a direct room's participant who deleted it restore it", async () => {
-    const a = await newUser("dm-a");
-    const b = await newUser("dm-b");
-    const roomId = (await a.call("POST", `/api/direct/${b.userId}`)).body.roomId as string;
-    await a.send(roomId, "hello");
-    expect((await deleteRoom(b, roomId)).status).toBe(200);
-    expect((await restoreRoom(b, roomId)).status).toBe(200);
-    expect(((await a.history(roomId)).body.messages as Message[]).map((m) => m.content)).toEqual(["hello"]);
-  });
-
-  it("after the window passes and the alarm runs, purges the room: restore 410, no events left, audit room_purged", async () => {
-    const { alice, bob, room } = await groupRoom();
-    await bob.send(room, "will be purged");
-    await alice.send(room, "me too");
-    await setUndoWindow(room, 50);
-    const res = await deleteRoom(alice, room);
-    expect(res.status).toBe(200);
-    expect(Date.parse(res.body.restorableUntil) - Date.now()).toBeLessThan(1000);
-    await sleep(80);
-    await afterAlarms([room], async () => ((await roomCount(room, "SELECT count(*) AS n FROM events")) === 0 ? true : undefined), 5000, "the purge");
-    expect(await roomCount(room, "SELECT count(*) AS n FROM purge_queue")).toBe(0);
-    expect(await roomCount(room, "SELECT count(*) AS n FROM members")).toBe(0);
-    expectError(await restoreRoom(alice, room), 410, "room_deleted");
-    expectError(await alice.history(room), 410, "room_deleted");
-    expectError(await alice.createRoom(room), 410, "room_deleted");
-    const admin = await adminUser();
-    const entries = await afterAlarms([room], async () => {
-      const all = await auditAll(admin.token, room);
-      return all.some((e) => e.action === "room_purged") ? all : undefined;
-    }, 5000, "room_purged in the audit log");
-    expect(entries.find((e) => e.action === "room_purged")).toMatchObject({ roomId: room, actor: "system" });
-    expect(entries.map((e) => e.action)).toContain("room_deleted");
-  });
-
-  it("lets the two participants of a purged direct room talk again: openDirect gives them an empty conversation", async () => {
-    const a = await newUser("dm-a");
-    const b = await newUser("dm-b");
-    const roomId = (await a.call("POST", `/api/direct/${b.userId}`)).body.roomId as string;
-    await a.send(roomId, "before the purge");
-    await setUndoWindow(roomId, 50);
-    expect((await deleteRoom(a, roomId)).status).toBe(200);
-    await sleep(80);
-    await afterAlarms([roomId], async () => ((await roomCount(roomId, "SELECT count(*) AS n FROM events")) === 0 ? true : undefined), 5000, "the purge");
-    // Deleting a conversation must not block the two users from ever messaging each other again.
-    const again = await b.call("POST", `/api/direct/${a.userId}`);
-    expect(again.status).toBe(200);
-    const id = again.body.roomId as string;
-    expect((await b.send(id, "hi again")).status).toBe(201);
-    expect(((await a.history(id)).body.messages as Message[]).map((m) => m.content)).toEqual(["hi again"]);
-  });
-
-  it("refuses a restore once the window has passed even before the purge ran", async () => {
-    const { alice, room } = await groupRoom();
-    await setUndoWindow(room, 30);
-    await deleteRoom(alice, room);
-    await sleep(60);
-    expectError(await restoreRoom(alice, room), 410, "room_deleted");
   });
 });

@@ -8,13 +8,11 @@ import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { ServerFrame } from "../../src/protocol";
 import { TokenBuckets } from "../../src/kernel/token-bucket";
-import type { Verdict } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
 import type { UserLimits } from "../../src/user/limits";
-import { connect, uniqueRoom, uniqueUser, user } from "../helpers";
-
-const allowed: Verdict = { allowed: true, limit: 100, remaining: 99, retryAfter: 0, reset: 1 };
-const later = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+import { connect, eventually, uniqueRoom, uniqueUser, user } from "../helpers";
+import { gatedUserLimits } from "./helpers/gated-limits";
+import { storeNow } from "./store-now";
 
 async function ownRoom() {
   const owner = await user(uniqueUser("sending"));
@@ -29,27 +27,19 @@ const answers = (frames: ServerFrame[]) =>
 describe("a socket's sends", () => {
   it("start on arrival: five sends behind a slow user object take two of its round trips, are answered in order, and cost two calls", async () => {
     const { owner, room } = await ownRoom();
-    const calls: number[] = [];
-    await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
-      instance.userLimitsOf = () => ({
-        takeSend: () => {
-          calls.push(1);
-          return later(300, allowed);
-        },
-        takeSends: (n: number) => {
-          calls.push(n);
-          return later(300, Array.from({ length: n }, () => allowed));
-        },
-      });
-    });
+    // Each call to the user object takes 300 ms, counted from when all five frames are in.
+    const limits = await gatedUserLimits(room, { latencyMs: 300 });
     const socket = await connect(owner.token, room);
-    const started = Date.now();
+    const before = limits.received.length;
     for (let i = 0; i < 5; i++) socket.send({ type: "send", reqId: `s${i}`, content: `pipelined ${i}` });
+    await eventually(async () => (limits.received.length >= before + 5 ? true : undefined), 5000, "the room to take in the five sends");
+    const started = Date.now();
+    limits.open();
     await socket.waitFor((f) => f.type === "ack" && f.reqId === "s4");
     const elapsed = Date.now() - started;
     expect(answers(socket.frames)).toEqual(["ack:s0", "ack:s1", "ack:s2", "ack:s3", "ack:s4"]);
     // One call for the first send, one for the four that came while it was out.
-    expect(calls).toEqual([1, 4]);
+    expect(limits.calls).toEqual([1, 4]);
     expect(elapsed).toBeLessThan(1_200);
     const seqs = socket.frames.flatMap((f) => (f.type === "ack" ? [f.message.seq] : []));
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
@@ -74,15 +64,14 @@ describe("a socket's sends", () => {
 
   it("stores a clientId once when the same send comes twice before the first is stored", async () => {
     const { owner, room } = await ownRoom();
-    await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
-      instance.userLimitsOf = () => ({
-        takeSend: () => later(100, allowed),
-        takeSends: (n: number) => later(100, Array.from({ length: n }, () => allowed)),
-      });
-    });
+    const limits = await gatedUserLimits(room);
     const socket = await connect(owner.token, room);
+    const before = limits.received.length;
     socket.send({ type: "send", reqId: "first", content: "once", clientId: "same-1" });
     socket.send({ type: "send", reqId: "again", content: "once", clientId: "same-1" });
+    // Both are in before the first is stored: the verdict it waits for has not come yet.
+    await eventually(async () => (limits.received.length >= before + 2 ? true : undefined), 5000, "the room to take in both sends");
+    limits.open();
     await socket.waitFor((f) => f.type === "ack" && f.reqId === "again");
     const acks = socket.frames.flatMap((f) => (f.type === "ack" ? [f.message.id] : []));
     expect(acks).toHaveLength(2);
@@ -99,7 +88,7 @@ describe("the clientId re-check after an await", () => {
     await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
       const log = instance.core.log;
       const start = log.head;
-      for (let i = 0; i < 600; i++) instance.core.send(owner.userId, { content: `m${i}`, clientId: `c${i}` });
+      for (let i = 0; i < 600; i++) storeNow(instance.core, owner.userId, { content: `m${i}`, clientId: `c${i}` });
       // Recent: found when stored after the given seq, not when stored before it.
       expect(log.findByClientIdSince(owner.userId, "c599", log.head - 1)?.content).toBe("m599");
       expect(log.findByClientIdSince(owner.userId, "c599", log.head)).toBeNull();

@@ -1,9 +1,9 @@
 /**
- * Per-user limits across rooms, kept in the user's UserLimits object: the
- * send bucket (USER_SEND_PER_MINUTE) that every room asks before storing a
- * message, over HTTP and over the WebSocket, and the cap on live sockets
- * (MAX_CONNECTIONS_PER_USER) across rooms and the inbox, whose leases heal
- * themselves when a socket vanished without a release.
+ * The per-user send budget across rooms, kept in the user's UserLimits
+ * object: the bucket (USER_SEND_PER_MINUTE) that every room asks before
+ * storing a message, over HTTP and over the WebSocket, with the socket's
+ * answers kept in frame order while a send waits for it. (The cap on live
+ * sockets is connections.test.ts.)
  *
  * The test Worker runs with huge limits; each test lowers them on its own
  * user's object only.
@@ -15,9 +15,9 @@ import type { ServerFrame } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
 import { TokenBuckets } from "../../src/kernel/token-bucket";
 import { configOf } from "../../src/kernel/config";
-import { LEASE_GRACE_MS, type UserLimits } from "../../src/user/limits";
-import { connectInbox, inboxTicket } from "../inbox/helpers";
-import { BASE, api, connect, errorOf, eventually, sleep, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
+import type { UserLimits } from "../../src/user/limits";
+import { BASE, connect, errorOf, eventually, uniqueRoom, uniqueUser, user } from "../helpers";
+import { gatedUserLimits } from "../room/helpers/gated-limits";
 
 type User = Awaited<ReturnType<typeof user>>;
 type ErrorFrame = Extract<ServerFrame, { type: "error" }>;
@@ -27,12 +27,6 @@ const limitsOf = (userId: string) => env.USER_LIMITS.getByName(userId);
 async function setSendsPerMinute(userId: string, n: number): Promise<void> {
   await runInDurableObject(limitsOf(userId), (instance: UserLimits) => {
     instance.sendBucket = TokenBuckets.perMinute(n);
-  });
-}
-
-async function setMaxConnections(userId: string, n: number): Promise<void> {
-  await runInDurableObject(limitsOf(userId), (instance: UserLimits) => {
-    (instance.config as { maxConnections: number }).maxConnections = n;
   });
 }
 
@@ -104,22 +98,27 @@ describe("sends across rooms: one bucket per user", () => {
     const room = rooms[0]!;
     await runInDurableObject(env.ROOMS.getByName(room), (instance: Room) => {
       (instance.core.limits as { frameBurst: number }).frameBurst = 5;
-      // A slow user object: each send waits 400 ms for its verdict.
-      instance.userLimitsOf = () => ({
-        takeSend: () => new Promise((resolve) => setTimeout(() => resolve({ allowed: true, limit: 100, remaining: 99, retryAfter: 0, reset: 1 }), 400)),
-      });
     });
+    // A user object that answers only when the test says (one call per send).
+    const limits = await gatedUserLimits(room, { batches: false });
     const socket = await connect(owner.token, room);
+    const before = limits.received.length;
     socket.send({ type: "send", reqId: "slow", content: "waits" });
     for (let i = 0; i < 3; i++) socket.send({ type: "ping", reqId: `p${i}` });
-    await sleep(150);
+    // The room has taken in the send and the three pings, and the send still waits: no ping is answered.
+    await eventually(async () => (limits.received.length >= before + 4 ? true : undefined), 5000, "the room to take in the four frames");
     expect(socket.frames.filter((f) => f.type === "pong")).toEqual([]);
+    limits.open();
+    // Frames on one socket arrive in order: a pong the room had sent at once would come before the ack.
     await socket.waitFor((f) => f.type === "pong" && f.reqId === "p2");
     expect(socket.frames.filter((f) => f.type === "ack" || f.type === "pong").map((f) => f.reqId)).toEqual(["slow", "p0", "p1", "p2"]);
 
+    // While a second send waits, more frames pile up behind it than the burst allows: the socket is closed.
+    const again = await gatedUserLimits(room, { batches: false });
     socket.send({ type: "send", reqId: "slow-2", content: "waits too" });
     for (let i = 0; i < 6; i++) socket.send({ type: "ping", reqId: `q${i}` });
     expect((await socket.waitClosed()).code).toBe(4029);
+    again.open();
   });
 
   it("costs nothing for a retry of a stored message, and limits only that user", async () => {
@@ -159,58 +158,5 @@ describe("sends across rooms: one bucket per user", () => {
     const page = await owner.history(rooms[1]!, "limit=10");
     expect(page.body.messages.map((m: { content: string }) => m.content)).toEqual(["after the wait"]);
     chat.close();
-  });
-});
-
-describe("live connections per user, across rooms and the inbox", () => {
-  it("refuses the connection over the cap with 429 too_many_connections before the upgrade, room or inbox; a close frees a place", async () => {
-    const { owner, rooms } = await ownerOfRooms(3);
-    await setMaxConnections(owner.userId, 3);
-    const sockets = [await connect(owner.token, rooms[0]!), await connect(owner.token, rooms[1]!)];
-    const inbox = await connectInbox(owner.token);
-    expect(await limitsOf(owner.userId).openConnections()).toBe(3);
-
-    const ticket = await api<{ url: string }>("POST", `/api/rooms/${rooms[2]}/connect-ticket`, { token: owner.token });
-    const refused = await upgrade(ticket.body.url);
-    expect(refused.webSocket).toBeNull();
-    expect(refused.status).toBe(429);
-    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("too_many_connections");
-    const refusedInbox = await upgrade(await inboxTicket(owner.token));
-    expect(refusedInbox.status).toBe(429);
-    expect(((await refusedInbox.json()) as { error: { code: string } }).error.code).toBe("too_many_connections");
-    // Another user is not affected.
-    const other = await user(uniqueUser("other"));
-    expect((await other.join(rooms[2]!)).status).toBe(200);
-    (await connect(other.token, rooms[2]!)).close();
-
-    sockets[0]!.close();
-    await eventually(async () => ((await limitsOf(owner.userId).openConnections()) === 2 ? true : undefined), 5000, "the lease to be released");
-    const third = await connect(owner.token, rooms[2]!);
-    inbox.close();
-    await eventually(async () => ((await limitsOf(owner.userId).openConnections()) === 2 ? true : undefined), 5000, "the inbox lease to be released");
-    sockets[1]!.close();
-    third.close();
-    await eventually(async () => ((await limitsOf(owner.userId).openConnections()) === 0 ? true : undefined), 5000, "every lease to be released");
-  });
-
-  it("heals a lease whose socket vanished without a release, and keeps those of live sockets", async () => {
-    const { owner, rooms } = await ownerOfRooms(2);
-    await setMaxConnections(owner.userId, 2);
-    const live = await connect(owner.token, rooms[0]!);
-    const old = Date.now() - LEASE_GRACE_MS - 1000;
-    await runInDurableObject(limitsOf(owner.userId), (instance: UserLimits, state) => {
-      // A lease for a socket room 2 never had (a lost release), and the live one made old enough to be checked.
-      state.storage.sql.exec("INSERT INTO connections (id, kind, target, user_id, since) VALUES ('lost', 'room', ?, ?, ?)", rooms[1], owner.userId, old);
-      state.storage.sql.exec("UPDATE connections SET since = ?", old);
-      expect(instance.openConnections()).toBe(2);
-    });
-    // At the cap, the lost lease is found out and dropped; the live one stays.
-    const second = await connect(owner.token, rooms[1]!);
-    expect(await limitsOf(owner.userId).openConnections()).toBe(2);
-    const ticket = await api<{ url: string }>("POST", `/api/rooms/${rooms[1]}/connect-ticket`, { token: owner.token });
-    expect((await upgrade(ticket.body.url)).status).toBe(429);
-    live.close();
-    second.close();
-    await eventually(async () => ((await limitsOf(owner.userId).openConnections()) === 0 ? true : undefined), 5000, "the leases to be released");
   });
 });
