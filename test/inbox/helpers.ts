@@ -1,20 +1,7 @@
 /** An inbox socket through the real Worker, collecting parsed frames. */
-import { SELF, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { SELF } from "cloudflare:test";
 import { HEARTBEAT_RESPONSE, InboxFrame } from "../../src/protocol";
-import type { Room } from "../../src/room/room";
 import { BASE, api, sleep } from "../helpers";
-
-/**
- * Runs the room's alarm until its outbox is empty: every notice the room had
- * to send has been handed to the inboxes (or failed) once this returns. A
- * barrier for "no notice arrives", instead of waiting out the flush delay.
- */
-export async function drainOutbox(stub: DurableObjectStub<Room>, maxRuns = 50): Promise<void> {
-  for (let run = 0; await runInDurableObject(stub, (r: Room) => r.core.outbox.pending > 0); run++) {
-    if (run >= maxRuns) throw new Error(`outbox not drained after ${maxRuns} alarm runs`);
-    await runDurableObjectAlarm(stub);
-  }
-}
 
 export class InboxSocket {
   readonly frames: InboxFrame[] = [];

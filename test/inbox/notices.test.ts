@@ -7,8 +7,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import type { Inbox } from "../../src/user/inbox";
 import type { Room } from "../../src/room/room";
-import { BASE, connect, eventually, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
-import { connectInbox, drainOutbox, inboxTicket } from "./helpers";
+import { BASE, connect, drainOutbox, eventually, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
+import { connectInbox, inboxTicket } from "./helpers";
 
 describe("inbox notices", () => {
   it("reach a client subscribed to another room: activity with unread count and preview", async () => {
