@@ -187,7 +187,10 @@ describe("flooding", () => {
           await new Promise((r) => setImmediate(r));
         }
       })();
-      await sleep(500);
+      // Measured once the flood has reached the room (its first answer is back), not after a pause.
+      const floodAnswered = () => flooder.frames.some((f) => (f.type === "ack" || f.type === "error") && String(f.reqId).startsWith("f"));
+      for (const deadline = Date.now() + 10_000; !floodAnswered() && Date.now() < deadline; ) await sleep(10);
+      expect(floodAnswered()).toBe(true);
       const flooded = await measure(good, "flood");
       flooding = false;
       await flood;
