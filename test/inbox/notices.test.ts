@@ -7,8 +7,8 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { describe, expect, it } from "vitest";
 import type { Inbox } from "../../src/user/inbox";
 import type { Room } from "../../src/room/room";
-import { BASE, connect, drainOutbox, eventually, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
-import { connectInbox, inboxTicket } from "./helpers";
+import { connect, drainOutbox, eventually, uniqueRoom, uniqueUser, user } from "../helpers";
+import { connectInbox } from "./helpers";
 
 describe("inbox notices", () => {
   it("reach a client subscribed to another room: activity with unread count and preview", async () => {
@@ -159,23 +159,5 @@ describe("inbox notices", () => {
       i.notify([{ kind: "activity", room: known.find((r) => r.roomId === room)! }]),
     );
     expect(again.applied).toBe(0);
-  });
-
-  it("socket: needs a fresh ticket (single use) and an allowed Origin", async () => {
-    const bob = await user(uniqueUser("bob"));
-    const url = await inboxTicket(bob.token);
-    const first = await upgrade(url);
-    expect(first.status).toBe(101);
-    first.webSocket?.accept();
-    first.webSocket?.close(1000);
-    expect((await upgrade(url)).status).toBe(401);
-    expect((await upgrade(await inboxTicket(bob.token), { origin: "https://evil.example" })).status).toBe(403);
-    expect((await upgrade(await inboxTicket(bob.token), { origin: "https://chat.example" })).status).toBe(101);
-    // Another user's ticket does not open bob's inbox.
-    const mallory = await user(uniqueUser("mallory"));
-    const malloryUrl = new URL(await inboxTicket(mallory.token), BASE);
-    malloryUrl.searchParams.set("user", bob.userId);
-    expect((await upgrade(malloryUrl.pathname + malloryUrl.search)).status).toBe(401);
-    expect((await bob.call("POST", "/api/inbox/connect-ticket").then(() => upgrade("/api/inbox/ws?user=x&ticket=nope"))).status).toBe(401);
   });
 });
