@@ -1,6 +1,7 @@
 /** Helpers for integration tests: tokens, JSON requests and sockets through the real Worker. */
-import { SELF } from "cloudflare:test";
+import { SELF, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { HEARTBEAT_RESPONSE, ServerFrame } from "../src/protocol";
+import type { Room } from "../src/room/room";
 
 const BASE = "https://chat.test";
 
@@ -210,6 +211,38 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, ms = 50
     if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * Runs the room's alarm until its outbox is empty: once this returns, every
+ * row the room had to project (D1 index, audit, sync log) or deliver (inbox
+ * notices, push jobs) has been handed on. The barrier for "nothing more
+ * arrives", instead of waiting out the flush delay.
+ */
+export async function drainOutbox(stub: DurableObjectStub<Room>, maxRuns = 50): Promise<void> {
+  for (let run = 0; await runInDurableObject(stub, (r: Room) => r.core.outbox.pending > 0); run++) {
+    if (run >= maxRuns) throw new Error(`outbox not drained after ${maxRuns} alarm runs`);
+    await runDurableObjectAlarm(stub);
+  }
+}
+
+/**
+ * Waits until the clock has moved past `ts` (ms or an ISO string): what a test
+ * needs before a change that must carry a later timestamp than one it has.
+ */
+export async function clockPast(ts: number | string, ms = 2000): Promise<void> {
+  const after = typeof ts === "string" ? Date.parse(ts) : ts;
+  await eventually(async () => (Date.now() > after ? true : undefined), ms, `the clock to pass ${after}`);
+}
+
+/**
+ * Waits, if need be, for the next minute of the clock: limiters that count in
+ * clock-aligned minutes (the pool's Rate Limiting emulation) then give a test
+ * at least `60 s - maxIntoWindow` in one window.
+ */
+export async function freshMinute(maxIntoWindow: number): Promise<void> {
+  if (Date.now() % 60_000 <= maxIntoWindow) return;
+  await eventually(async () => (Date.now() % 60_000 < 1_000 ? true : undefined), 61_000, "the next minute");
 }
 
 /** Asserts-friendly view of an error answer: `{ status, code }`, plus the message type check. */

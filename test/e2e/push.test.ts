@@ -93,13 +93,50 @@ async function waitForRequests(path: string, n: number, ms = 15_000): Promise<Re
 
 /** Fresh users per test: a late push of one test must not land on another test's subscriptions. */
 let pairs = 0;
-async function pair(room: string): Promise<{ alice: ChatClient; bob: ChatClient }> {
+async function pair(room: string): Promise<{ alice: ChatClient; bob: ChatClient; bobId: string }> {
   pairs++;
   const alice = await chat.client("alice");
-  const bob = await chat.client(pairs === 1 ? "bob" : `bob${pairs}`);
+  const bobId = pairs === 1 ? "bob" : `bob${pairs}`;
+  const bob = await chat.client(bobId);
   await alice.createRoom(room);
   await bob.joinRoom(room);
-  return { alice, bob };
+  return { alice, bob, bobId };
+}
+
+/** Waits for a push to `sub` whose decrypted preview is `preview`. */
+async function waitForPush(sub: ReturnType<typeof newSubscription>, preview: string, ms = 15_000): Promise<Received> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const found = received.find((r) => r.path === sub.path && r.status === 201 && (decrypt(sub, r.body) as { preview?: string }).preview === preview);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for a push of "${preview}" to ${sub.path}\n${chat.output().slice(-2000)}`);
+    await sleep(50);
+  }
+}
+
+/**
+ * A member who joins after bob, never connects and is never muted: the barrier
+ * for "bob gets no push". The room enqueues one job per offline member in join
+ * order, in one batch, and the consumer takes a batch's jobs in order, so once
+ * this member's push for a message has arrived, bob's job for it has been
+ * decided (and every request it was going to make has been made).
+ */
+async function witness(room: string, name: string) {
+  const client = await chat.client(`${name}${pairs}`);
+  await client.joinRoom(room);
+  const sub = newSubscription(name);
+  await client.registerPush(sub.json);
+  return { client, sub };
+}
+
+/** Waits until the server has handled the close of `userId`'s inbox socket (its log says so). */
+async function inboxClosed(userId: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  const closed = () => chat.output().split("\n").some((line) => line.includes('"event":"close"') && line.includes(`"inbox":"${userId}"`));
+  while (!closed()) {
+    if (Date.now() > deadline) throw new Error(`the server did not log the close of ${userId}'s inbox\n${chat.output().slice(-2000)}`);
+    await sleep(50);
+  }
 }
 
 describe("push notifications for offline members", () => {
@@ -129,32 +166,35 @@ describe("push notifications for offline members", () => {
   });
 
   it("send none for a muted room, nor to a member with a live inbox socket", async () => {
-    const { alice, bob } = await pair("push-quiet");
+    const { alice, bob, bobId } = await pair("push-quiet");
     const sub = newSubscription("bob-quiet");
     await bob.registerPush(sub.json);
+    const carol = await witness("push-quiet", "carol");
     await bob.muteRoom("push-quiet");
     await alice.sendMessage("push-quiet", "muted");
-    await sleep(3000);
+    // Carol's push for the same message is the barrier: bob's job came first.
+    await waitForPush(carol.sub, "muted");
     expect(received.filter((r) => r.path === sub.path)).toHaveLength(0);
     await bob.unmuteRoom("push-quiet");
 
     // The room decides about pushes when its outbox flushes, the same flush that tells the
-    // inbox: once the inbox has heard of the message, the push decision has been made too.
+    // inbox: once the inbox has heard of the message, the push jobs have been enqueued too.
     let heard = false;
     const inbox = await bob.subscribeInbox({ onActivity: (room) => (heard ||= JSON.stringify(room).includes("you are online")) });
     await alice.sendMessage("push-quiet", "you are online");
     for (let i = 0; i < 200 && !heard; i++) await sleep(50);
     expect(heard).toBe(true);
-    await sleep(2000);
+    await waitForPush(carol.sub, "you are online");
     expect(received.filter((r) => r.path === sub.path)).toHaveLength(0);
     inbox.close();
-    await sleep(500);
+    await inboxClosed(bobId);
 
     await alice.sendMessage("push-quiet", "now you are not");
     const [req] = await waitForRequests(sub.path, 1);
     expect(decrypt(sub, req!.body)).toMatchObject({ roomId: "push-quiet", sender: "alice", preview: "now you are not" });
     alice.close();
     bob.close();
+    carol.client.close();
   });
 
   it("retry a push the service failed (500), and remove a subscription it reports gone (410)", async () => {
@@ -165,20 +205,24 @@ describe("push notifications for offline members", () => {
     script.set(gone.path, [410]);
     await bob.registerPush(flaky.json);
     await bob.registerPush(gone.json);
+    const dave = await witness("push-faults", "dave");
     await alice.sendMessage("push-faults", "try again");
     const attempts = await waitForRequests(flaky.path, 2, 20_000);
     expect(attempts.map((a) => a.status)).toEqual([500, 201]);
     for (const a of attempts) expect(decrypt(flaky, a.body)).toMatchObject({ preview: "try again" });
     await waitForRequests(gone.path, 1);
-    await sleep(500);
+    // Dave's push comes after bob's job, which dropped the gone subscription before it ended.
+    await waitForPush(dave.sub, "try again");
     // The 410 removed it: nothing left to unregister, and the next message skips it.
     expect(await bob.unregisterPush(gone.json.endpoint)).toBe(false);
     await alice.sendMessage("push-faults", "again");
     await waitForRequests(flaky.path, 3);
-    await sleep(1000);
+    // Bob's job for "again" has made every request it was going to once dave's push is here.
+    await waitForPush(dave.sub, "again");
     expect(received.filter((r) => r.path === gone.path)).toHaveLength(1);
     expect(received.filter((r) => r.path === flaky.path)).toHaveLength(3);
     alice.close();
     bob.close();
+    dave.client.close();
   });
 });

@@ -32,7 +32,10 @@ it("a subscriber resumes after a restart and receives later messages live, with 
   });
   await rita.sendMessage("ops", "before");
   await server.kill();
-  await sleep(1000);
+  // Restarted only once the subscriber has seen the server go: the resume is then certain
+  // to go through a reconnect, however quickly the server comes back.
+  for (let i = 0; i < 200 && !states.includes("offline"); i++) await sleep(50);
+  expect(states).toContain("offline");
   await server.restart();
   for (let i = 0; i < 300 && (sub.state !== "live" || !states.includes("offline")); i++) await sleep(100);
   expect(states).toContain("offline");

@@ -17,7 +17,7 @@ import { placeHold } from "../../src/db/compliance";
 import { signMediaUrl } from "../../src/media/signed-url";
 import { directRoomId } from "../../src/kernel/direct";
 import type { UserLimits } from "../../src/user/limits";
-import { BASE, TEST_AUTH_SECRET, api, socketOf, sleep, tokenFor, uniqueRoom, upgrade } from "../helpers";
+import { BASE, TEST_AUTH_SECRET, api, freshMinute, socketOf, tokenFor, uniqueRoom, upgrade } from "../helpers";
 import { png } from "../media/fixtures";
 
 // ---- actors -------------------------------------------------------------------
@@ -308,8 +308,7 @@ const FLOODING_IP = `192.0.2.${Math.floor(Math.random() * 250)}`;
 async function exhaustUpgradeLimit(): Promise<void> {
   // The local limiter counts in minute windows aligned to the clock: exhausted just before a
   // window ends, it would let the upgrades that follow through. Start in a fresh window then.
-  const intoWindow = Date.now() % 60_000;
-  if (intoWindow > 50_000) await sleep(60_000 - intoWindow + 200);
+  await freshMinute(50_000);
   for (let i = 0; i < 200; i++) {
     const res = await upgrade(`/api/rooms/nowhere/ws?ticket=bogus-${i}`, { headers: { "CF-Connecting-IP": FLOODING_IP } });
     await res.body?.cancel();

@@ -2,7 +2,7 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../src/protocol";
-import { errorOf, sleep, uniqueRoom, user } from "../helpers";
+import { clockPast, errorOf, uniqueRoom, user } from "../helpers";
 
 type User = Awaited<ReturnType<typeof user>>;
 
@@ -30,9 +30,9 @@ async function seed(room: string, sender: string, n: number, prefix: string): Pr
 async function roomWithThreeEras() {
   const { alice, room } = await seededRoom(0);
   const old = await seed(room, "alice", 8, "old");
-  await sleep(15);
+  await clockPast(old.at(-1)!.ts);
   const mid = await seed(room, "alice", 12, "mid");
-  await sleep(15);
+  await clockPast(mid.at(-1)!.ts);
   const recent = await seed(room, "alice", 8, "new");
   // Preconditions: the batches do not share a millisecond.
   expect(Date.parse(mid[0]!.ts)).toBeGreaterThan(Date.parse(old.at(-1)!.ts));

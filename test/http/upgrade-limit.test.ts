@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import type { AppEnv } from "../../src/http/context";
 import { limitUpgrades } from "../../src/http/upgrade-limit";
-import { BASE, connect, sleep, uniqueRoom, user, uniqueUser } from "../helpers";
+import { BASE, connect, freshMinute, uniqueRoom, user, uniqueUser } from "../helpers";
 
 /** Tests share the pool's limiter: each uses addresses nobody else does. */
 let next = Math.floor(Math.random() * 200);
@@ -22,8 +22,7 @@ describe("upgrades per IP", () => {
   it("counts every upgrade attempt of an address and refuses the one over 60 a minute with 429 rate_limited", async () => {
     // The limiter's window is a fixed minute: start well inside one, so the checks after the
     // refusal (same minute) do not land in the next.
-    const intoWindow = Date.now() % 60_000;
-    if (intoWindow > 45_000) await sleep(60_000 - intoWindow + 200);
+    await freshMinute(45_000);
     const ip = freshIp();
     const room = uniqueRoom("ip");
     // Bad tickets: each attempt still counts. The limiter's window is a fixed minute, so one

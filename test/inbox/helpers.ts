@@ -38,6 +38,18 @@ export class InboxSocket {
     }
   }
 
+  #pings = 0;
+
+  /**
+   * A ping/pong round trip: the inbox answers in order, so once the pong is
+   * here every frame it sent before has arrived too.
+   */
+  async sync(ms = 3000): Promise<void> {
+    const reqId = `sync-${++this.#pings}`;
+    this.ws.send(JSON.stringify({ type: "ping", reqId }));
+    await this.waitFor((f) => f.type === "pong" && f.reqId === reqId, ms, `pong ${reqId}`);
+  }
+
   close() {
     try {
       this.ws.close(1000, "done");

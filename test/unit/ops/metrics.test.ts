@@ -1,6 +1,6 @@
-/** The metrics module: percentiles, merging, and the Analytics Engine data point layout. */
+/** The metrics module (plain Node): percentiles, merging, and the Analytics Engine data point layout. */
 import { describe, expect, it } from "vitest";
-import { Metrics, mergeSnapshots } from "../../src/ops/metrics";
+import { Metrics, mergeSnapshots } from "../../../src/ops/metrics";
 
 function sink() {
   const points: AnalyticsEngineDataPoint[] = [];
