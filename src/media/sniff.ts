@@ -40,7 +40,9 @@ export function looksLikePlainText(head: Uint8Array): boolean {
     if (byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d && byte !== 0x0c) return false;
   }
   try {
-    new TextDecoder("utf-8", { fatal: true }).decode(head.subarray(0, Math.max(0, head.length - 4)));
+    // stream: a character cut by the end of the sample is held back, not an error; cutting
+    // the last 4 bytes off instead could split a character and refuse "Grüße" as binary.
+    new TextDecoder("utf-8", { fatal: true }).decode(head, { stream: true });
     return true;
   } catch {
     return false;

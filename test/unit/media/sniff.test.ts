@@ -42,12 +42,15 @@ describe("looksLikePlainText", () => {
     expect(looksLikePlainText(text("a\tb\nc\r\nd\fe — ü and more\n"))).toBe(true);
   });
 
-  // A known bug, left for its own change (this one changes no behaviour): the check decodes
-  // all but the last 4 bytes, and that cut can itself fall inside a character, so short
-  // valid text ending in non-ASCII ("Grüße", "こんにちは世界") is refused as binary.
-  // it.fails passes while the bug is there; fixed, it fails and should become a plain it.
-  it.fails("takes valid UTF-8 whose last four bytes split a character (known bug)", () => {
+  it("takes valid UTF-8 whose last four bytes split a character", () => {
     expect(looksLikePlainText(text("Grüße"))).toBe(true);
+    expect(looksLikePlainText(text("こんにちは世界"))).toBe(true);
+  });
+
+  it("takes a sample cut inside its last character, and refuses invalid UTF-8 before it", () => {
+    const cut = text("naïve ü").subarray(0, -1);
+    expect(looksLikePlainText(cut)).toBe(true);
+    expect(looksLikePlainText(Uint8Array.from([0x61, 0xc3, 0x28, 0x61]))).toBe(false);
   });
 
   it("refuses nothing at all, NUL and other control bytes", () => {
