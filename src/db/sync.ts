@@ -66,6 +66,11 @@ export async function trimSyncLog(db: D1Database, retentionMs: number, now = Dat
   return result.meta.changes ?? 0;
 }
 
+/** Deletes a user's whole sync log (erasure); batched with its audit entry by the caller. */
+export function syncLogErasure(db: D1Database, userId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM sync_log WHERE user_id = ?").bind(userId);
+}
+
 /** A cursor at the end of the user's log: continue from here after rebuilding. */
 export async function latestSyncCursor(db: D1Database, userId: string, now = Date.now()): Promise<string> {
   const row = await db.prepare("SELECT max(id) AS id FROM sync_log WHERE user_id = ?").bind(userId).first<{ id: number | null }>();

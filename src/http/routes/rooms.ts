@@ -6,11 +6,11 @@ import { listRooms } from "../../db/room-index";
 import { enrichRooms } from "../room-list";
 import { readPrivacy } from "../../db/settings";
 import { directRoomId } from "../../kernel/direct";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
 
-export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
+export function roomRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "post",
