@@ -7,8 +7,11 @@
  * then deletes the objects, then the rows. If R2 fails half way the rows stay
  * marked and the room's alarm tries again: deletion is idempotent.
  *
- * There is no legal hold yet. When one lands, the marking steps are where held
- * rows must be skipped.
+ * Legal holds are decided before anything is marked: the room's purge marks
+ * removed media `deleting` only where no hold on the room or the uploader
+ * keeps it (src/room/media.ts, releaseRemoved), and deletes a room's media
+ * whole only once no hold keeps any of its content. Orphans (never attached)
+ * belong to no message, so no hold keeps them.
  */
 
 /** The part of the room's media table cleanup needs (src/room/media.ts implements it). */

@@ -1,6 +1,5 @@
 /** Messages of one room: send, history, edits and deletes, and the connect ticket that opens its WebSocket. */
-import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
-import { z } from "@hono/zod-openapi";
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { ConnectTicket, EditMessageBody, HistoryPage, HistoryQuery, Message, RoomId, SendMessageBody } from "../../protocol";
 import { readPrivacy } from "../../db/settings";
 import type { AuthedEnv } from "../context";

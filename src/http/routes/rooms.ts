@@ -1,7 +1,20 @@
 /** Rooms and membership: create, join, leave, members, the caller's room list, direct rooms. */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { ModerationResult, RoleBody } from "../../protocol";
-import { ActiveUsers, CreateRoomBody, DeleteRoomResult, DirectRoom, RestoreRoomResult, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
+import {
+  ActiveUsers,
+  CreateRoomBody,
+  DeleteRoomResult,
+  DirectRoom,
+  JoinResult,
+  LeaveResult,
+  MemberList,
+  ModerationResult,
+  RestoreRoomResult,
+  RoleBody,
+  RoomCreated,
+  RoomList,
+  UserId,
+} from "../../protocol";
 import { listRooms } from "../../db/room-index";
 import { enrichRooms } from "../room-list";
 import { readPrivacy } from "../../db/settings";
