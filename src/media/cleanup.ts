@@ -55,7 +55,11 @@ export async function sweepOrphans(store: MediaCleanupStore, bucket: R2Bucket, n
   return deleteMarked(store, bucket);
 }
 
-/** Deletes the media attached to the message at `seq`. Call it when a message is deleted. */
+/**
+ * Deletes the media attached to the message at `seq` at once, hold or not.
+ * Deleting a message does not come here: its media waits for the room's purge,
+ * which respects holds. Only Room.deleteMessageMedia calls this, and only tests call that.
+ */
 export async function deleteMediaForMessage(store: MediaCleanupStore, bucket: R2Bucket, seq: number): Promise<number> {
   store.markMessageForDeletion(seq);
   return deleteMarked(store, bucket);
@@ -66,12 +70,9 @@ export async function deleteMediaForMessage(store: MediaCleanupStore, bucket: R2
  * multipart uploads), then anything else under the room's prefix, so even an
  * object whose row was lost does not outlive its room.
  */
-export async function deleteAllRoomMedia(bucket: R2Bucket, prefix: string, store?: MediaCleanupStore): Promise<number> {
-  let removed = 0;
-  if (store) {
-    store.markAllForDeletion();
-    removed += await deleteMarked(store, bucket);
-  }
+export async function deleteAllRoomMedia(bucket: R2Bucket, prefix: string, store: MediaCleanupStore): Promise<number> {
+  store.markAllForDeletion();
+  let removed = await deleteMarked(store, bucket);
   let cursor: string | undefined;
   do {
     const page = await bucket.list({ prefix, cursor, limit: DELETE_BATCH });
