@@ -18,9 +18,9 @@ const notEnabled = () => new ApiError("not_found", "dev auth is not enabled");
 
 /** The auth configuration, or 404 unless DEV_AUTH is on. */
 function devAuth(env: Env): AuthConfig {
-  const auth = configOf(env).auth;
-  if (!auth.devAuth) throw notEnabled();
-  return auth;
+  const config = configOf(env);
+  if (!config.devAuth) throw notEnabled();
+  return config.auth;
 }
 
 function roomParam(value: string): string {
