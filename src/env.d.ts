@@ -1,4 +1,7 @@
-/** Secrets and optional vars, which `wrangler types` cannot see in wrangler.toml. */
+/**
+ * Secrets and optional vars, which `wrangler types` cannot see in wrangler.toml.
+ * Code never reads them from here: src/kernel/config.ts parses them once.
+ */
 declare namespace Cloudflare {
   interface Env {
     /** HS256 secret for bearer tokens (a wrangler secret). */
@@ -34,7 +37,7 @@ declare namespace Cloudflare {
     MESSAGE_RETENTION_DAYS?: string;
     /** "info" (default), "warn" or "error": the least severe structured log line written. */
     LOG_LEVEL?: string;
-    /** Media limits (src/media/config.ts). */
+    /** Media limits (parsed in src/kernel/config.ts). */
     MEDIA_MAX_BYTES?: string;
     MEDIA_PART_BYTES?: string;
     MEDIA_QUOTA_BYTES_PER_HOUR?: string;

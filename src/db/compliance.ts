@@ -1,4 +1,5 @@
 /** Legal holds and the audit log in D1. Holds are placed here first; rooms are then told. */
+import { syncLogErasure } from "./sync";
 
 export interface Hold {
   holdId: string;
@@ -103,20 +104,10 @@ export async function readAudit(db: D1Database, opts: { after: number; limit: nu
   };
 }
 
-/**
- * Every room the user ever joined (current or left), per the index: what
- * erasure and hold releases must reach.
- */
-export async function roomsEverJoined(db: D1Database, userId: string): Promise<string[]> {
-  const { results } = await db
-    .prepare("SELECT room_id FROM participation WHERE user_id = ? UNION SELECT room_id FROM memberships WHERE user_id = ?")
-    .bind(userId, userId)
-    .all<{ room_id: string }>();
-  return results.map((r) => r.room_id);
-}
-
-/** Rooms the user is a member of, per the index. */
-export async function roomsOfUser(db: D1Database, userId: string): Promise<string[]> {
-  const { results } = await db.prepare("SELECT room_id FROM memberships WHERE user_id = ?").bind(userId).all<{ room_id: string }>();
-  return results.map((r) => r.room_id);
+/** An erased user's sync log goes, and the audit log says so, in one batch. */
+export async function recordErasure(db: D1Database, e: { admin: string; userId: string; rooms: number; messages: number; ts: number }): Promise<void> {
+  await db.batch([
+    syncLogErasure(db, e.userId),
+    auditStatement(db, { actor: e.admin, action: "user_erased", roomId: null, target: e.userId, detail: `${e.rooms} rooms, ${e.messages} messages`, ts: e.ts }),
+  ]);
 }

@@ -1,4 +1,4 @@
-/** Reads of the D1 user-to-room index. Writes come only from room outboxes. */
+/** Reads of the D1 user-to-room index (rooms, memberships, participation). Writes come only from room outboxes. */
 import type { RoomSummary } from "../protocol";
 
 interface Row {
@@ -29,4 +29,28 @@ export async function listRooms(db: D1Database, userId: string): Promise<RoomSum
     lastActivityTs: new Date(row.last_activity_ts).toISOString(),
     lastSeq: row.last_seq,
   }));
+}
+
+/**
+ * Every room the user ever joined (current or left), per the index: what
+ * erasure and hold releases must reach.
+ */
+export async function roomsEverJoined(db: D1Database, userId: string): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT room_id FROM participation WHERE user_id = ? UNION SELECT room_id FROM memberships WHERE user_id = ?")
+    .bind(userId, userId)
+    .all<{ room_id: string }>();
+  return results.map((r) => r.room_id);
+}
+
+/** Rooms the user is a member of, per the index. */
+export async function roomsOfUser(db: D1Database, userId: string): Promise<string[]> {
+  const { results } = await db.prepare("SELECT room_id FROM memberships WHERE user_id = ?").bind(userId).all<{ room_id: string }>();
+  return results.map((r) => r.room_id);
+}
+
+/** The most recently active rooms, newest first (whose figures the stats endpoint asks for). */
+export async function recentlyActiveRooms(db: D1Database, limit: number): Promise<string[]> {
+  const { results } = await db.prepare("SELECT room_id FROM rooms ORDER BY last_activity_ts DESC LIMIT ?").bind(limit).all<{ room_id: string }>();
+  return results.map((r) => r.room_id);
 }

@@ -5,17 +5,19 @@
  * most) and kept for the retention period; a cursor older than that cannot be
  * continued and gets `resync_required`.
  */
+import { z } from "zod";
 import { decodeJson, encodeJson } from "../kernel/base64url";
 import type { SyncPage } from "../protocol";
 
 export const SYNC_PAGE_SIZE = 500;
 
-interface SyncCursor {
+const SyncCursor = z.object({
   /** Last log id delivered. */
-  i: number;
+  i: z.int().min(0),
   /** When the cursor was issued: its age decides whether the log still covers it. */
-  t: number;
-}
+  t: z.int(),
+});
+type SyncCursor = z.infer<typeof SyncCursor>;
 
 export function encodeSyncCursor(cursor: SyncCursor): string {
   return encodeJson(cursor);
@@ -23,11 +25,8 @@ export function encodeSyncCursor(cursor: SyncCursor): string {
 
 export function decodeSyncCursor(text: string): SyncCursor | null {
   try {
-    const value = decodeJson(text);
-    if (typeof value !== "object" || value === null) return null;
-    const { i, t } = value as Record<string, unknown>;
-    if (!Number.isSafeInteger(i) || (i as number) < 0 || !Number.isSafeInteger(t)) return null;
-    return { i: i as number, t: t as number };
+    const cursor = SyncCursor.safeParse(decodeJson(text));
+    return cursor.success ? cursor.data : null;
   } catch {
     return null;
   }
@@ -64,6 +63,11 @@ export async function readSync(db: D1Database, userId: string, cursorText: strin
 export async function trimSyncLog(db: D1Database, retentionMs: number, now = Date.now()): Promise<number> {
   const result = await db.prepare("DELETE FROM sync_log WHERE ts < ?").bind(now - retentionMs).run();
   return result.meta.changes ?? 0;
+}
+
+/** Deletes a user's whole sync log (erasure); batched with its audit entry by the caller. */
+export function syncLogErasure(db: D1Database, userId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM sync_log WHERE user_id = ?").bind(userId);
 }
 
 /** A cursor at the end of the user's log: continue from here after rebuilding. */

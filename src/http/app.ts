@@ -1,52 +1,34 @@
 /**
- * The Worker's HTTP surface. Every request is authenticated here; every room
- * action is then decided by the room object itself (its SQLite holds the
- * membership), never by the D1 index, which may lag.
+ * The Worker's HTTP surface: the middleware every request passes, the public
+ * routes, and the authenticated sub-app (src/http/authenticated.ts) mounted
+ * after them. Every room action is then decided by the room object itself
+ * (its SQLite holds the membership), never by the D1 index, which may lag.
  */
-import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
-import { DevToken, DevTokenBody, RoomId, UserId } from "../protocol";
-import { signDevToken } from "../auth/tokens";
 import { configOf } from "../kernel/config";
-import { requireUser } from "./auth";
-import type { AppEnv } from "./context";
-import { ApiError, unwrap } from "./errors";
-import { originAllowed } from "./origins";
-import { isMediaUpload, isSignedDownload, mediaRoutes } from "./routes/media";
-import { messageRoutes } from "./routes/messages";
-import { roomRoutes } from "./routes/rooms";
-import { adminRoutes, requireAdmin } from "./routes/admin";
-import { syncRoutes } from "./routes/sync";
-import { presenceRoutes } from "./routes/presence";
-import { inboxRoutes, inboxSocketRoute } from "./routes/inbox";
-import { pushRoutes } from "./routes/push";
-import { errorResponses, json, roomStub } from "./routes/shared";
-import { noSniff } from "./security-headers";
-import { limitUpgrades } from "./upgrade-limit";
-import { settingsRoutes } from "./routes/settings";
-import { statsRoutes } from "./routes/stats";
 import { checkHealth } from "../ops/health";
 import { errorText, log } from "../ops/log";
 import { workerMetricsOf } from "../ops/metrics";
-
-const DevSeedBody = z.object({ userId: UserId, count: z.number().int().min(1).max(100_000) });
+import { authenticatedApp } from "./authenticated";
+import type { AppEnv } from "./context";
+import { ApiError } from "./errors";
+import { apiApp } from "./openapi";
+import { originAllowed } from "./origins";
+import { devRoutes } from "./routes/dev";
+import { downloadRoute } from "./routes/media-downloads";
+import { isMediaUpload } from "./routes/media-uploads";
+import { socketRoutes } from "./routes/sockets";
+import { noSniff } from "./security-headers";
+import { limitUpgrades } from "./upgrade-limit";
 
 /** Request bodies are small JSON; anything bigger is refused before it is read. */
 const MAX_BODY_BYTES = 256 * 1024;
 
 export function createApp(): OpenAPIHono<AppEnv> {
-  const app = new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        const issue = result.error.issues[0];
-        const where = issue?.path.length ? `${issue.path.join(".")}: ` : "";
-        throw new ApiError("invalid_request", `${where}${issue?.message ?? "invalid request"}`);
-      }
-    },
-  });
-
+  const app = apiApp<AppEnv>();
   app.use("*", noSniff);
   app.use("*", limitUpgrades);
   // A request id for the logs (Cloudflare's ray id when there is one), and the Worker's own figures.
@@ -87,63 +69,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
     const health = await checkHealth(c.env);
     return c.json(health, health.ok ? 200 : 503, { "Cache-Control": "no-store" });
   });
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/api/dev/token",
-      summary: "Dev auth only: a token for any user id (404 unless DEV_AUTH is \"true\")",
-      request: { body: { content: { "application/json": { schema: DevTokenBody } }, required: true } },
-      responses: { 200: json(DevToken, "A token valid for 24 hours"), 404: errorResponses[404] },
-    }),
-    async (c) => {
-      const config = configOf(c.env).auth;
-      if (!config.devAuth || !config.secret) throw new ApiError("not_found", "dev auth is not enabled");
-      const { userId, admin } = c.req.valid("json");
-      return c.json({ token: await signDevToken(config, userId, admin === true) }, 200);
-    },
-  );
-
-  /** Dev auth only: abort a room object as a crash would (fault tests). */
-  app.post("/api/dev/rooms/:roomId/abort", async (c) => {
-    if (!configOf(c.env).auth.devAuth) throw new ApiError("not_found", "dev auth is not enabled");
-    const roomId = RoomId.safeParse(c.req.param("roomId"));
-    if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
-    try {
-      await roomStub(c.env, roomId.data).abortForTesting();
-    } catch {
-      // The abort surfaces as an error on this call: that is the point.
-    }
-    return c.json({ aborted: true });
-  });
-
-  /**
-   * Dev auth only: append `count` (at most 100,000) messages from `userId`, a
-   * member, straight into a room's log. For benchmarks that need a long history.
-   */
-  app.post("/api/dev/rooms/:roomId/seed", async (c) => {
-    if (!configOf(c.env).auth.devAuth) throw new ApiError("not_found", "dev auth is not enabled");
-    const roomId = RoomId.safeParse(c.req.param("roomId"));
-    if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
-    const body = DevSeedBody.safeParse(await c.req.json().catch(() => null));
-    if (!body.success) throw new ApiError("invalid_request", "expected { userId, count }");
-    return c.json(unwrap(await roomStub(c.env, roomId.data).seedForBench(body.data.userId, body.data.count)), 200);
-  });
-
-  /**
-   * The WebSocket. Authenticated by a connect ticket, which the room spends
-   * before answering 101; the Origin is checked first so that other sites
-   * cannot open sockets with a user's ticket.
-   */
-  app.get("/api/rooms/:roomId/ws", async (c) => {
-    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("invalid_request", "expected a WebSocket upgrade");
-    if (!originAllowed(c.req.header("Origin"), configOf(c.env).allowedOrigins)) throw new ApiError("forbidden", "origin not allowed");
-    const roomId = RoomId.safeParse(c.req.param("roomId"));
-    if (!roomId.success) throw new ApiError("invalid_request", "invalid room id");
-    return roomStub(c.env, roomId.data).fetch(c.req.raw);
-  });
-
-  inboxSocketRoute(app);
+  devRoutes(app);
+  socketRoutes(app);
+  downloadRoute(app);
 
   app.doc31("/api/openapi.json", {
     openapi: "3.1.0",
@@ -154,29 +82,9 @@ export function createApp(): OpenAPIHono<AppEnv> {
     },
   });
 
-  // ---- authenticated routes --------------------------------------------------
+  // ---- authenticated routes (after every public one: see authenticated.ts) ---
 
-  app.use("/api/rooms", requireUser);
-  // The WebSocket is authenticated by its ticket, a signed media URL by its signature.
-  app.use("/api/rooms/*", async (c, next) =>
-    c.req.path.endsWith("/ws") || isSignedDownload(c.req.method, new URL(c.req.url)) ? next() : requireUser(c, next),
-  );
-  app.use("/api/direct/*", requireUser);
-  app.use("/api/sync", requireUser);
-  app.use("/api/inbox/connect-ticket", requireUser);
-  app.use("/api/push/*", requireUser);
-  app.use("/api/me/*", requireUser);
-  app.use("/api/admin/*", requireUser, requireAdmin);
-  roomRoutes(app);
-  messageRoutes(app);
-  syncRoutes(app);
-  inboxRoutes(app);
-  pushRoutes(app);
-  presenceRoutes(app);
-  adminRoutes(app);
-  statsRoutes(app);
-  settingsRoutes(app);
-  mediaRoutes(app);
+  app.route("/", authenticatedApp());
 
   app.notFound(() => new ApiError("not_found", "no such route").toResponse());
   app.onError((error, c) => {

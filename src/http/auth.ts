@@ -1,16 +1,27 @@
-/** Middleware that turns `Authorization: Bearer <jwt>` into an identity, or answers 401. */
+/** Bearer authentication: `Authorization: Bearer <jwt>` becomes an identity, or the request gets 401. */
 import type { MiddlewareHandler } from "hono";
-import { verifyToken } from "../auth/tokens";
+import { type Identity, verifyToken } from "../auth/tokens";
 import { configOf } from "../kernel/config";
-import type { AppEnv } from "./context";
+import type { AuthedEnv } from "./context";
 import { ApiError } from "./errors";
 
-export const requireUser: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const header = c.req.header("Authorization") ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
+/** The caller named by an Authorization header; throws 401 unauthorized without a valid bearer token. */
+export async function authenticate(authorization: string | undefined, env: Env): Promise<Identity> {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
   if (!match?.[1]) throw new ApiError("unauthorized", "missing bearer token");
-  const outcome = await verifyToken(match[1], configOf(c.env).auth);
+  const outcome = await verifyToken(match[1], configOf(env).auth);
   if (!outcome.ok) throw new ApiError("unauthorized", outcome.reason);
-  c.set("identity", outcome.identity);
+  return outcome.identity;
+}
+
+/** The authenticated sub-app's guard. */
+export const requireUser: MiddlewareHandler<AuthedEnv> = async (c, next) => {
+  c.set("identity", await authenticate(c.req.header("Authorization"), c.env));
+  await next();
+};
+
+/** Deployment admins only (the token's admin claim, AUTH_ADMIN_CLAIM); runs after requireUser. */
+export const requireAdmin: MiddlewareHandler<AuthedEnv> = async (c, next) => {
+  if (!c.get("identity").admin) throw new ApiError("forbidden", "deployment admins only");
   await next();
 };

@@ -10,8 +10,7 @@
  * dropped; a room that cannot be reached keeps its index entry without the
  * extra fields, rather than failing the whole list.
  */
-import type { RoomSummary } from "../protocol";
-import type { RoomSummaryForUser } from "../protocol";
+import type { RoomSummary, RoomSummaryForUser } from "../protocol";
 import { mapBounded } from "../kernel/bounded";
 import { errorText, log } from "../ops/log";
 
@@ -21,7 +20,7 @@ export const SUMMARY_CONCURRENCY = 16;
 export async function enrichRooms(env: Env, userId: string, rooms: RoomSummary[]): Promise<RoomSummary[]> {
   const summaries = await mapBounded(rooms, SUMMARY_CONCURRENCY, async (room): Promise<RoomSummaryForUser | null | "unreachable"> => {
     try {
-      return (await env.ROOMS.getByName(room.roomId).summaryFor(userId)) as RoomSummaryForUser | null;
+      return await env.ROOMS.getByName(room.roomId).summaryFor(userId);
     } catch (error) {
       log("warn", "room_summary_failed", { room: room.roomId, error: errorText(error) });
       return "unreachable";

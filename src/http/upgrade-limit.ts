@@ -19,7 +19,7 @@ export const UPGRADE_PERIOD_S = 60;
 export const limitUpgrades: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") return next();
   // Optional: a deployment may leave the binding out of wrangler.toml.
-  const limiter = (c.env as Partial<Env>).UPGRADE_LIMITER;
+  const limiter: Env["UPGRADE_LIMITER"] | undefined = c.env.UPGRADE_LIMITER;
   // Cloudflare always sets CF-Connecting-IP; a request without it did not come through the edge.
   const ip = c.req.header("CF-Connecting-IP");
   if (!limiter || !ip || configOf(c.env).upgradeRateLimitOff) return next();

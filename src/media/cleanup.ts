@@ -7,8 +7,11 @@
  * then deletes the objects, then the rows. If R2 fails half way the rows stay
  * marked and the room's alarm tries again: deletion is idempotent.
  *
- * There is no legal hold yet. When one lands, the marking steps are where held
- * rows must be skipped.
+ * Legal holds are decided before anything is marked: the room's purge marks
+ * removed media `deleting` only where no hold on the room or the uploader
+ * keeps it (src/room/media.ts, releaseRemoved), and deletes a room's media
+ * whole only once no hold keeps any of its content. Orphans (never attached)
+ * belong to no message, so no hold keeps them.
  */
 
 /** The part of the room's media table cleanup needs (src/room/media.ts implements it). */
@@ -52,7 +55,11 @@ export async function sweepOrphans(store: MediaCleanupStore, bucket: R2Bucket, n
   return deleteMarked(store, bucket);
 }
 
-/** Deletes the media attached to the message at `seq`. Call it when a message is deleted. */
+/**
+ * Deletes the media attached to the message at `seq` at once, hold or not.
+ * Deleting a message does not come here: its media waits for the room's purge,
+ * which respects holds. Only Room.deleteMessageMedia calls this, and only tests call that.
+ */
 export async function deleteMediaForMessage(store: MediaCleanupStore, bucket: R2Bucket, seq: number): Promise<number> {
   store.markMessageForDeletion(seq);
   return deleteMarked(store, bucket);
@@ -63,12 +70,9 @@ export async function deleteMediaForMessage(store: MediaCleanupStore, bucket: R2
  * multipart uploads), then anything else under the room's prefix, so even an
  * object whose row was lost does not outlive its room.
  */
-export async function deleteAllRoomMedia(bucket: R2Bucket, prefix: string, store?: MediaCleanupStore): Promise<number> {
-  let removed = 0;
-  if (store) {
-    store.markAllForDeletion();
-    removed += await deleteMarked(store, bucket);
-  }
+export async function deleteAllRoomMedia(bucket: R2Bucket, prefix: string, store: MediaCleanupStore): Promise<number> {
+  store.markAllForDeletion();
+  let removed = await deleteMarked(store, bucket);
   let cursor: string | undefined;
   do {
     const page = await bucket.list({ prefix, cursor, limit: DELETE_BATCH });

@@ -10,7 +10,7 @@
  * window are identical and browsers can cache the object under one URL.
  */
 
-import { base64urlToBinary, bytesToBase64url } from "../kernel/base64url";
+import { base64urlToBytes, bytesToBase64url } from "../kernel/base64url";
 import { configOf } from "../kernel/config";
 
 const encoder = new TextEncoder();
@@ -40,9 +40,11 @@ function urlKey(env: Env): Promise<CryptoKey> {
 
 const payload = (roomId: string, mediaId: string, userId: string, exp: number) => encoder.encode(`${roomId}\n${mediaId}\n${userId}\n${exp}`);
 
-function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | null {
+/** The signature's bytes, or null for text that is not base64url. */
+function signatureBytes(text: string): Uint8Array<ArrayBuffer> | null {
   try {
-    return Uint8Array.from(base64urlToBinary(text), (c) => c.charCodeAt(0));
+    // A copy: WebCrypto takes views of an ArrayBuffer, and the kernel's decoder types its buffer loosely.
+    return new Uint8Array(base64urlToBytes(text));
   } catch {
     return null;
   }
@@ -62,7 +64,7 @@ export async function signMediaUrl(env: Env, roomId: string, mediaId: string, us
 export async function verifyMediaUrl(env: Env, roomId: string, mediaId: string, query: { u?: string; exp?: string; sig?: string }, now = Date.now()): Promise<string | null> {
   const exp = Number(query.exp);
   if (!query.u || !query.sig || !Number.isSafeInteger(exp) || exp * 1000 < now) return null;
-  const sig = fromBase64Url(query.sig);
+  const sig = signatureBytes(query.sig);
   if (!sig) return null;
   const valid = await crypto.subtle.verify("HMAC", await urlKey(env), sig, payload(roomId, mediaId, query.u, exp));
   return valid ? query.u : null;

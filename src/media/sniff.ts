@@ -8,7 +8,7 @@
  * its default entry is the runtime-neutral core (no node:fs), which runs in workerd.
  */
 import { fileTypeFromBuffer } from "file-type";
-import { typeAllowed } from "./config";
+import { typeAllowed } from "./allowed-types";
 import { type Dimensions, imageDimensions } from "./dimensions";
 
 /** How many leading bytes the upload path reads before deciding (file-type needs 4100; JPEG frame headers may sit later). */

@@ -5,6 +5,7 @@
  * in parallel with the others, and gives up after CHECK_TIMEOUT_MS so a hung
  * binding makes the answer a 503, not a hung request.
  */
+import { pingD1 } from "../db/probe";
 import { errorText, log } from "./log";
 
 /** A room object name no user can take: ":" is outside the room id alphabet. */
@@ -34,7 +35,7 @@ type HealthEnv = Pick<Env, "DB" | "MEDIA" | "ROOMS">;
 
 export async function checkHealth(env: HealthEnv, timeoutMs = CHECK_TIMEOUT_MS): Promise<Health> {
   const probes: Record<CheckName, () => Promise<unknown>> = {
-    d1: () => env.DB.prepare("SELECT 1 AS one").first(),
+    d1: () => pingD1(env.DB),
     r2: () => env.MEDIA.head(HEALTH_KEY),
     room: async () => {
       const answer = await env.ROOMS.getByName(HEALTH_ROOM).ping();

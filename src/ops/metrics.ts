@@ -221,15 +221,15 @@ export function mergeSnapshots(snapshots: Iterable<MetricsSnapshot>): MetricsSna
   return merged.snapshot();
 }
 
-/** The dataset binding, if the deployment has one. */
-export function metricsSink(env: unknown): MetricsSink {
-  const binding = (env as { METRICS?: AnalyticsEngineDataset }).METRICS;
-  return binding && typeof binding.writeDataPoint === "function" ? binding : undefined;
+/** The dataset binding, if the deployment has one (wrangler.toml may leave it out). */
+export function metricsSink(env: Pick<Env, "METRICS">): MetricsSink {
+  const binding: AnalyticsEngineDataset | undefined = env.METRICS;
+  return typeof binding?.writeDataPoint === "function" ? binding : undefined;
 }
 
 /** The Worker's own figures: one set per isolate. */
 let workerMetrics: Metrics | null = null;
-export function workerMetricsOf(env: unknown): Metrics {
+export function workerMetricsOf(env: Pick<Env, "METRICS">): Metrics {
   workerMetrics ??= new Metrics("worker", metricsSink(env));
   return workerMetrics;
 }

@@ -3,18 +3,13 @@
  * users whose token carries the admin claim (AUTH_ADMIN_CLAIM, default `admin`).
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import { RoomId, UserId } from "../../protocol";
-import { auditStatement, listHolds, placeHold, readAudit, releaseHold, roomsEverJoined, stillHeld } from "../../db/compliance";
-import type { AppEnv } from "../context";
+import { listHolds, placeHold, readAudit, recordErasure, releaseHold, stillHeld } from "../../db/compliance";
+import { roomsEverJoined } from "../../db/room-index";
+import type { AuthedEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { bearer, errorResponses, json, roomStub } from "./shared";
 import { log } from "../../ops/log";
-
-export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!c.get("identity").admin) throw new ApiError("forbidden", "deployment admins only");
-  await next();
-};
 
 const Hold = z.object({
   holdId: z.string(),
@@ -41,7 +36,7 @@ const AuditEntry = z.object({
   detail: z.string().nullable(),
 });
 
-export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
+export function adminRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "post",
@@ -139,10 +134,7 @@ export function adminRoutes(app: OpenAPIHono<AppEnv>): void {
       const rooms = await roomsEverJoined(c.env.DB, userId);
       let messages = 0;
       for (const roomId of rooms) messages += (await roomStub(c.env, roomId).eraseUser(admin, userId)).messages;
-      await c.env.DB.batch([
-        c.env.DB.prepare("DELETE FROM sync_log WHERE user_id = ?").bind(userId),
-        auditStatement(c.env.DB, { actor: admin, action: "user_erased", roomId: null, target: userId, detail: `${rooms.length} rooms, ${messages} messages`, ts: Date.now() }),
-      ]);
+      await recordErasure(c.env.DB, { admin, userId, rooms: rooms.length, messages, ts: Date.now() });
       log("info", "deletion", { req: c.get("requestId"), kind: "user_erased", target: userId, rooms: rooms.length, messages, by: admin });
       return c.json({ userId, rooms: rooms.length, messages }, 200);
     },

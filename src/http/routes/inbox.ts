@@ -1,33 +1,15 @@
 /**
- * The inbox socket: one per device across all of the user's rooms, owned by
- * the user's Inbox object. Same ticket pattern as room sockets: a single-use
- * ticket over authenticated HTTP, then the upgrade with the ticket.
+ * The ticket for the inbox socket: one socket per device across all of the
+ * user's rooms, owned by the user's Inbox object. Same pattern as room
+ * sockets: a single-use ticket over authenticated HTTP, then the upgrade with
+ * the ticket (src/http/routes/sockets.ts).
  */
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
-import { ConnectTicket, UserId } from "../../protocol";
-import type { AppEnv } from "../context";
-import { ApiError } from "../errors";
-import { configOf } from "../../kernel/config";
-import { originAllowed } from "../origins";
-import { bearer, errorResponses, json } from "./shared";
+import { ConnectTicket } from "../../protocol";
+import type { AuthedEnv } from "../context";
+import { bearer, errorResponses, inboxStub, json } from "./shared";
 
-export function inboxStub(env: Env, userId: string) {
-  return env.INBOXES.getByName(userId);
-}
-
-/** The upgrade: public (the ticket authenticates it), so it is registered before the auth middleware. */
-export function inboxSocketRoute(app: OpenAPIHono<AppEnv>): void {
-  app.get("/api/inbox/ws", async (c) => {
-    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw new ApiError("invalid_request", "expected a WebSocket upgrade");
-    if (!originAllowed(c.req.header("Origin"), configOf(c.env).allowedOrigins)) throw new ApiError("forbidden", "origin not allowed");
-    // The ticket lives in this user's inbox, which spends it; `user` only says which inbox to ask.
-    const user = UserId.safeParse(c.req.query("user"));
-    if (!user.success) throw new ApiError("invalid_request", "invalid user");
-    return inboxStub(c.env, user.data).fetch(c.req.raw);
-  });
-}
-
-export function inboxRoutes(app: OpenAPIHono<AppEnv>): void {
+export function inboxRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "post",

@@ -1,13 +1,12 @@
-/** Messages and live connections of one room: send, history, connect tickets, the WebSocket. */
-import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
-import { z } from "@hono/zod-openapi";
+/** Messages of one room: send, history, edits and deletes, and the connect ticket that opens its WebSocket. */
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { ConnectTicket, EditMessageBody, HistoryPage, HistoryQuery, Message, RoomId, SendMessageBody } from "../../protocol";
 import { readPrivacy } from "../../db/settings";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
 
-export function messageRoutes(app: OpenAPIHono<AppEnv>): void {
+export function messageRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "post",

@@ -1,14 +1,13 @@
 /** Presence, typing, read receipts and the privacy settings behind them. */
-import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { PresenceList, ReadBody, ReadResult, ReceiptList, Settings, SettingsBody } from "../../protocol";
-import { roomsOfUser } from "../../db/compliance";
+import { roomsOfUser } from "../../db/room-index";
 import { readPrivacy, writePrivacy } from "../../db/settings";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
-import { z } from "@hono/zod-openapi";
 
-export function presenceRoutes(app: OpenAPIHono<AppEnv>): void {
+export function presenceRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "get",

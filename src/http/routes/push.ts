@@ -3,11 +3,11 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { MuteBody, MuteResult, PushSubscriptionBody, UnregisterPushBody } from "../../protocol";
 import { addSubscription, clearMute, removeSubscription, setMute } from "../../db/push";
 import { configOf } from "../../kernel/config";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
 
-export function pushRoutes(app: OpenAPIHono<AppEnv>): void {
+export function pushRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "get",

@@ -1,16 +1,29 @@
 /** Rooms and membership: create, join, leave, members, the caller's room list, direct rooms. */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { ModerationResult, RoleBody } from "../../protocol";
-import { ActiveUsers, CreateRoomBody, DeleteRoomResult, DirectRoom, RestoreRoomResult, JoinResult, LeaveResult, MemberList, RoomCreated, RoomList, UserId } from "../../protocol";
+import {
+  ActiveUsers,
+  CreateRoomBody,
+  DeleteRoomResult,
+  DirectRoom,
+  JoinResult,
+  LeaveResult,
+  MemberList,
+  ModerationResult,
+  RestoreRoomResult,
+  RoleBody,
+  RoomCreated,
+  RoomList,
+  UserId,
+} from "../../protocol";
 import { listRooms } from "../../db/room-index";
 import { enrichRooms } from "../room-list";
 import { readPrivacy } from "../../db/settings";
 import { directRoomId } from "../../kernel/direct";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
 
-export function roomRoutes(app: OpenAPIHono<AppEnv>): void {
+export function roomRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "post",

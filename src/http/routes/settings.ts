@@ -1,11 +1,11 @@
 /** A room's settings: today its message retention. Members read them; owners and admins change them. */
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import { RoomSettings, RoomSettingsBody } from "../../protocol";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
 
-export function settingsRoutes(app: OpenAPIHono<AppEnv>): void {
+export function settingsRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "get",

@@ -1,3 +1,4 @@
+/** What the route modules share: OpenAPI pieces for their definitions, and the stubs of the objects they call. */
 import { z } from "@hono/zod-openapi";
 import { ErrorResponse, RoomId } from "../../protocol";
 
@@ -19,8 +20,18 @@ export const json = <T>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
 });
 
+/** A raw file body (uploads, downloads). */
+export const binary = (description: string) => ({
+  description,
+  content: { "application/octet-stream": { schema: z.string().openapi({ type: "string", format: "binary" }) } },
+});
+
 export const bearer = [{ bearerAuth: [] }];
 
 export function roomStub(env: Env, roomId: string) {
   return env.ROOMS.getByName(roomId);
+}
+
+export function inboxStub(env: Env, userId: string) {
+  return env.INBOXES.getByName(userId);
 }

@@ -9,8 +9,9 @@ import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { RoomId } from "../../protocol";
 import { type HistogramSnapshot, type MetricsSnapshot, mergeSnapshots, workerMetricsOf } from "../../ops/metrics";
 import { errorText, log } from "../../ops/log";
+import { recentlyActiveRooms } from "../../db/room-index";
 import { mapBounded } from "../../kernel/bounded";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { ApiError } from "../errors";
 import { bearer, errorResponses, json, roomStub } from "./shared";
 
@@ -43,7 +44,7 @@ function figures(snapshot: MetricsSnapshot): z.infer<typeof Figures> {
   return { counters: snapshot.counters, histograms };
 }
 
-export function statsRoutes(app: OpenAPIHono<AppEnv>): void {
+export function statsRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "get",
@@ -63,10 +64,7 @@ export function statsRoutes(app: OpenAPIHono<AppEnv>): void {
         if (!parsed.success) throw new ApiError("invalid_request", "roomIds: up to 100 room ids, comma separated");
         roomIds = parsed.data;
       } else {
-        const { results } = await c.env.DB.prepare("SELECT room_id FROM rooms ORDER BY last_activity_ts DESC LIMIT ?")
-          .bind(q.limit ?? 100)
-          .all<{ room_id: string }>();
-        roomIds = results.map((r) => r.room_id);
+        roomIds = await recentlyActiveRooms(c.env.DB, q.limit ?? 100);
       }
       const answers = await mapBounded(roomIds, STATS_CONCURRENCY, async (roomId) => {
         try {
@@ -92,5 +90,4 @@ export function statsRoutes(app: OpenAPIHono<AppEnv>): void {
       );
     },
   );
-
 }

@@ -4,11 +4,11 @@ import { SyncPage, SyncQuery } from "../../protocol";
 import { listRooms } from "../../db/room-index";
 import { latestSyncCursor, readSync } from "../../db/sync";
 import { configOf } from "../../kernel/config";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { ApiError } from "../errors";
 import { bearer, errorResponses, json } from "./shared";
 
-export function syncRoutes(app: OpenAPIHono<AppEnv>): void {
+export function syncRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
     createRoute({
       method: "get",

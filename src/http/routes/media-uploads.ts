@@ -1,29 +1,20 @@
 /**
- * Media of one room: uploads (single-shot and resumable), downloads and signed
- * download URLs. Bytes stream from the request straight into R2; the room
- * object checks membership and records what was stored; a per-user object
- * keeps the hourly upload quota.
+ * Uploads into one room: single-shot and resumable (multipart). Bytes stream
+ * from the request straight into R2; the room object checks membership and
+ * records what was stored; a per-user object keeps the hourly upload quota.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { Attachment, CreateUploadBody, MediaId, MediaUrl, UploadCreated, UploadId, UploadStatus, UploadedPart } from "../../protocol";
+import { Attachment, CreateUploadBody, UploadCreated, UploadId, UploadStatus, UploadedPart } from "../../protocol";
 import { type MediaConfig, configOf } from "../../kernel/config";
-import { serveMedia } from "../../media/download";
-import { signMediaUrl, verifyMediaUrl } from "../../media/signed-url";
-import { SNIFF_BYTES, safeFilename, sniff } from "../../media/sniff";
+import { SNIFF_BYTES, type Sniffed, safeFilename, sniff } from "../../media/sniff";
 import { TooLargeError, peek, putUnknownLength, withLength } from "../../media/streams";
-import type { Identity } from "../../auth/tokens";
-import type { AppEnv } from "../context";
+import type { AuthedEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
-import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
+import { RoomParams, bearer, binary, errorResponses, json, roomStub } from "./shared";
 
-const MediaParams = RoomParams.extend({ mediaId: MediaId });
 const UploadParams = RoomParams.extend({ uploadId: UploadId });
 const PartParams = UploadParams.extend({ partNumber: z.coerce.number().int().min(1).max(10_000) });
 
-const binary = (description: string) => ({
-  description,
-  content: { "application/octet-stream": { schema: z.string().openapi({ type: "string", format: "binary" }) } },
-});
 const errorJson = errorResponses[400].content;
 const mediaErrors = {
   ...errorResponses,
@@ -31,14 +22,15 @@ const mediaErrors = {
   415: { description: "unsupported_media_type", content: errorJson },
 } as const;
 
-/** Paths whose bodies are files: exempt from the small JSON body limit, limited by MEDIA_MAX_BYTES instead. */
+/** What the room records of a sniffed file (its type, a name with the right extension, image dimensions). */
+type FileType = { contentType: string; filename: string; width?: number; height?: number };
+
+/**
+ * Requests whose bodies are files: exempt from the small JSON body limit (src/http/app.ts),
+ * limited by MEDIA_MAX_BYTES in their routes instead.
+ */
 export function isMediaUpload(method: string, path: string): boolean {
   return (method === "POST" && /^\/api\/rooms\/[^/]+\/media$/.test(path)) || (method === "PUT" && /^\/api\/rooms\/[^/]+\/media\/uploads\/[^/]+\/parts\/[^/]+$/.test(path));
-}
-
-/** GETs of a media object authenticated by a signed URL instead of a bearer token. */
-export function isSignedDownload(method: string, url: URL): boolean {
-  return (method === "GET" || method === "HEAD") && /^\/api\/rooms\/[^/]+\/media\/med_[a-z0-9]+$/.test(url.pathname) && url.searchParams.has("sig");
 }
 
 function declaredLength(header: string | undefined): number | null {
@@ -63,9 +55,15 @@ async function chargeQuota(env: Env, userId: string, bytes: number, config: Medi
   }
 }
 
+function fileTypeOf(type: Sniffed, filename: string): FileType {
+  const { width, height } = type;
+  return { contentType: type.contentType, filename: safeFilename(filename, type.ext), ...(width && height ? { width, height } : {}) };
+}
+
+const tooLarge = (config: MediaConfig) => new ApiError("content_too_large", `files are limited to ${config.maxBytes} bytes`);
 const unsupported = () => new ApiError("unsupported_media_type", "this kind of file is not accepted (decided from its content, not its name)");
 
-export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
+export function uploadRoutes(app: OpenAPIHono<AuthedEnv>): void {
   // ---- single-shot upload ---------------------------------------------------------
 
   app.openapi(
@@ -88,7 +86,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
       const userId = c.get("identity").userId;
       const config = configOf(c.env).media;
       const declared = declaredLength(c.req.header("content-length"));
-      if (declared !== null && declared > config.maxBytes) throw new ApiError("content_too_large", `files are limited to ${config.maxBytes} bytes`);
+      if (declared !== null && declared > config.maxBytes) throw tooLarge(config);
       const body = c.req.raw.body;
       if (!body || declared === 0) throw new ApiError("invalid_request", "the body is empty");
       const filename = decodeFilename(c.req.header("x-filename"));
@@ -118,13 +116,11 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
           await chargeQuota(c.env, userId, size, config);
           charged = size;
         }
-        const { width, height } = type;
-        const fileType = { contentType: type.contentType, filename: safeFilename(filename, type.ext), ...(width && height ? { width, height } : {}) };
-        return c.json(unwrap(await room.finishUpload(userId, slot.mediaId, { size, etag, type: fileType })), 201);
+        return c.json(unwrap(await room.finishUpload(userId, slot.mediaId, { size, etag, type: fileTypeOf(type, filename) })), 201);
       } catch (error) {
         await room.abandonUpload(userId, slot.mediaId).catch(() => undefined);
         if (charged > 0) await c.env.USER_LIMITS.getByName(userId).refundUpload(charged).catch(() => undefined);
-        if (error instanceof TooLargeError) throw new ApiError("content_too_large", `files are limited to ${config.maxBytes} bytes`);
+        if (error instanceof TooLargeError) throw tooLarge(config);
         throw error;
       }
     },
@@ -146,7 +142,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
       const { filename, size } = c.req.valid("json");
       const userId = c.get("identity").userId;
       const config = configOf(c.env).media;
-      if (size > config.maxBytes) throw new ApiError("content_too_large", `files are limited to ${config.maxBytes} bytes`);
+      if (size > config.maxBytes) throw tooLarge(config);
       const room = roomStub(c.env, roomId);
       const slot = unwrap(await room.beginUpload(userId, { filename, size, partSize: config.partBytes }));
       try {
@@ -211,7 +207,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
       if (!body) throw new ApiError("invalid_request", "the body is empty");
 
       let stream: ReadableStream<Uint8Array> = body;
-      let fileType = null;
+      let fileType: FileType | null = null;
       if (partNumber === 1) {
         const peeked = await peek(body, SNIFF_BYTES);
         const type = await sniff(peeked.head, undefined, config.allowedTypes);
@@ -221,8 +217,7 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
           throw unsupported();
         }
         stream = peeked.stream;
-        const { width, height } = type;
-        fileType = { contentType: type.contentType, filename: safeFilename(target.filename, type.ext), ...(width && height ? { width, height } : {}) };
+        fileType = fileTypeOf(type, target.filename);
       }
       const upload = c.env.MEDIA.resumeMultipartUpload(target.key, target.r2UploadId);
       const part = await upload.uploadPart(partNumber, withLength(stream, expected));
@@ -265,59 +260,6 @@ export function mediaRoutes(app: OpenAPIHono<AppEnv>): void {
       const room = roomStub(c.env, roomId);
       const target = unwrap(await room.uploadTarget(userId, uploadId));
       return c.json({ cancelled: await room.abandonUpload(userId, target.mediaId) }, 200);
-    },
-  );
-
-  // ---- downloads ---------------------------------------------------------------------
-
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/api/rooms/{roomId}/media/{mediaId}/url",
-      summary: "A signed URL for the file, usable without headers (e.g. as an <img> src) until expiresTs",
-      security: bearer,
-      request: { params: MediaParams },
-      responses: { 200: json(MediaUrl, "A URL on the API origin"), ...errorResponses },
-    }),
-    async (c) => {
-      const { roomId, mediaId } = c.req.valid("param");
-      const userId = c.get("identity").userId;
-      unwrap(await roomStub(c.env, roomId).mediaForDownload(userId, mediaId));
-      return c.json(await signMediaUrl(c.env, roomId, mediaId, userId, configOf(c.env).media.urlTtlS), 200);
-    },
-  );
-
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: "/api/rooms/{roomId}/media/{mediaId}",
-      summary: "Download a file (members only). Supports Range and If-None-Match",
-      description:
-        "Authenticated by a bearer token or by the query of a signed URL (`u`, `exp`, `sig`). Images, audio and video are served inline, everything else as an attachment; always with `X-Content-Type-Options: nosniff` and a sandboxing Content-Security-Policy. A pending (not yet attached) upload is readable by its uploader only.",
-      security: [...bearer, {}],
-      request: {
-        params: MediaParams,
-        query: z.object({ u: z.string().max(128).optional(), exp: z.string().max(16).optional(), sig: z.string().max(128).optional() }),
-      },
-      responses: {
-        200: binary("The file"),
-        206: binary("The requested range"),
-        304: { description: "Not modified (If-None-Match)" },
-        416: { description: "Range not satisfiable" },
-        ...errorResponses,
-      },
-    }),
-    async (c) => {
-      const { roomId, mediaId } = c.req.valid("param");
-      const query = c.req.valid("query");
-      let userId = (c.var.identity as Identity | undefined)?.userId;
-      if (query.sig !== undefined) {
-        userId = (await verifyMediaUrl(c.env, roomId, mediaId, query)) ?? undefined;
-        if (!userId) throw new ApiError("unauthorized", "the media URL is invalid or has expired");
-      }
-      if (!userId) throw new ApiError("unauthorized", "missing bearer token");
-      const media = unwrap(await roomStub(c.env, roomId).mediaForDownload(userId, mediaId));
-      return serveMedia(c.env.MEDIA, media, c.req.raw) as never;
     },
   );
 }
