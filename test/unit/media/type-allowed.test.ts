@@ -1,6 +1,6 @@
 /** typeAllowed: exact content types and `major/*` wildcards of a deployment's allow-list. */
 import { describe, expect, it } from "vitest";
-import { typeAllowed } from "../../../src/media/config";
+import { typeAllowed } from "../../../src/media/allowed-types";
 
 describe("typeAllowed", () => {
   it("matches exact types", () => {
