@@ -9,6 +9,7 @@ import { roomMediaPrefix } from "../media/keys";
 import { Metrics, type MetricsSnapshot, metricsSink } from "../ops/metrics";
 import { LiveSockets, type SocketState } from "./connections";
 import { Feed, type SocketDirectory } from "./feed";
+import { FrameQueues } from "./frame-queue";
 import type { FrameContext } from "./frames";
 import { Deliverer } from "./inbox-delivery";
 import { METRICS_KEY, MediaCleanupJob, OutboxJob, SaveMetricsJob } from "./jobs";
@@ -76,7 +77,7 @@ export function assembleRoom(ctx: DurableObjectState, env: Env, clock: Clock, di
     new MediaCleanupJob(state, env.MEDIA, config.media.orphanTtlMs),
     new SaveMetricsJob(metrics, ctx.storage.kv),
   ];
-  const frames = { state, sockets, presence, typing, receipts, sends, metrics };
+  const frames = { state, sockets, presence, typing, receipts, sends, metrics, queues: new FrameQueues() };
   return { state, sockets, presence, receipts, metrics, media: config.media, scheduler, typing, sends, gate, deliverer, outboxJob, purgeJob, jobs, frames };
 }
 

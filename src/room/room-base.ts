@@ -11,15 +11,14 @@
  * facts live in its attachment.
  */
 import { Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
-import { CloseCodes, HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type Result, ok } from "../protocol";
+import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type Result, ok } from "../protocol";
 import { type Clock, ClockSlot } from "../kernel/clock";
 import { configOf } from "../kernel/config";
 import type { Metrics } from "../ops/metrics";
-import { configureLogs, errorText, log } from "../ops/log";
+import { configureLogs } from "../ops/log";
 import { type RoomParts, assembleRoom } from "./assembly";
-import { type LiveSockets, type SocketState, closeQuietly, closedByServerSide } from "./connections";
-import { FrameQueues } from "./frame-queue";
-import { handleFrame } from "./frames";
+import { type LiveSockets, type SocketState, closedByServerSide } from "./connections";
+import { receiveFrame } from "./frames";
 import type { InboxOf } from "./inbox-delivery";
 import type { Presence } from "./presence";
 import type { Receipts } from "./receipts";
@@ -39,7 +38,6 @@ export class RoomBase extends Server<Env> {
   readonly receipts: Receipts;
   /** This room's operational figures (src/ops/metrics.ts); saved by the alarm, so eviction keeps most of them. */
   readonly metrics: Metrics;
-  readonly #frameQueues = new FrameQueues();
   /** Sockets whose frames this instance has already taken through partyserver. */
   readonly #seenSockets = new WeakSet<WebSocket>();
 
@@ -137,17 +135,7 @@ export class RoomBase extends Server<Env> {
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
     this.#seenSockets.add(connection as unknown as WebSocket);
     if (closedByServerSide(connection)) return;
-    const onError = (error: unknown) => frameFailed(this.core.roomId, connection, error);
-    const inOrder = (step: () => void | Promise<void>) => {
-      if (this.#frameQueues.run(connection.id, step, this.core.limits.frameBurst, onError)) return true;
-      closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
-      return false;
-    };
-    try {
-      handleFrame(this.parts.frames, connection, message, inOrder);
-    } catch (error) {
-      onError(error);
-    }
+    receiveFrame(this.parts.frames, connection, message);
   }
 
   /** Runs at least once per schedule, maybe more: every job is idempotent. */
@@ -170,15 +158,5 @@ export class RoomBase extends Server<Env> {
   /** Dev and tests only (the Worker exposes it only with dev auth): drop the instance as a crash would. */
   abortForTesting(): void {
     this.ctx.abort("aborted for testing");
-  }
-}
-
-/** Never let one frame take the room down; the client learns its request failed. */
-function frameFailed(roomId: string, connection: Connection<SocketState>, error: unknown): void {
-  log("error", "frame_failed", { room: roomId, conn: connection.id, error: errorText(error) });
-  try {
-    connection.send(JSON.stringify({ type: "error", reqId: null, error: { code: "internal", message: "internal error" } }));
-  } catch {
-    // Socket already gone.
   }
 }
