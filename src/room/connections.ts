@@ -139,10 +139,6 @@ export class LiveSockets {
     this.#entries?.delete(connection.id);
   }
 
-  get size(): number {
-    return this.#load().size;
-  }
-
   /** Live sockets of one user here: their devices. */
   devicesOf(userId: string): number {
     let n = 0;

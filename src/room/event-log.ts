@@ -47,19 +47,10 @@ export class EventLog {
     private readonly roomId: string,
     private readonly clock: Clock,
   ) {
-    this.#head = 0;
-    this.#lastTs = 0;
-    this.reload();
+    const row = sql.exec<{ seq: number | null; ts: number | null }>("SELECT max(seq) AS seq, max(ts) AS ts FROM events").one();
+    this.#head = row.seq ?? 0;
+    this.#lastTs = row.ts ?? 0;
     this.#recentFloor = this.#head;
-  }
-
-  /** Re-reads the head from storage (after a bulk change such as a purge). */
-  reload(): void {
-    const row = this.sql
-      .exec<{ seq: number | null; ts: number | null }>("SELECT max(seq) AS seq, max(ts) AS ts FROM events")
-      .one();
-    this.#head = Math.max(this.#head, row.seq ?? 0);
-    this.#lastTs = Math.max(this.#lastTs, row.ts ?? 0);
   }
 
   get head(): number {

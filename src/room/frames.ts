@@ -5,7 +5,8 @@
  */
 import { ClientFrame, CloseCodes, type ErrorBody, PROTOCOL_VERSION, type Position, type ServerFrame } from "../protocol";
 import type { Metrics } from "../ops/metrics";
-import { log } from "../ops/log";
+import { errorText, log } from "../ops/log";
+import type { FrameQueues } from "./frame-queue";
 import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
 import { forwardCursor, latestCursor } from "./history";
 import type { Presence } from "./presence";
@@ -35,6 +36,37 @@ export interface FrameContext {
   receipts: Pick<Receipts, "mark">;
   sends: Pick<SendPath, "send" | "answered">;
   metrics: Metrics;
+  /** Each socket's frames in order (frame-queue.ts). */
+  queues: FrameQueues;
+}
+
+/**
+ * A frame from one of the room's sockets, in its socket's order: more frames
+ * waiting than the frame burst is a flood, and closes the socket. Never
+ * throws: a frame that fails is logged and answered with an `internal` error.
+ */
+export function receiveFrame(ctx: FrameContext, connection: RoomConnection, raw: string | ArrayBuffer | ArrayBufferView): void {
+  const onError = (error: unknown) => frameFailed(ctx.state.roomId, connection, error);
+  const inOrder: InOrder = (step) => {
+    if (ctx.queues.run(connection.id, step, ctx.state.limits.frameBurst, onError)) return true;
+    closeQuietly(connection, CloseCodes.tooManyFrames, "too many frames");
+    return false;
+  };
+  try {
+    handleFrame(ctx, connection, raw, inOrder);
+  } catch (error) {
+    onError(error);
+  }
+}
+
+/** Never let one frame take the room down; the client learns its request failed. */
+function frameFailed(roomId: string, connection: RoomConnection, error: unknown): void {
+  log("error", "frame_failed", { room: roomId, conn: connection.id, error: errorText(error) });
+  try {
+    connection.send(JSON.stringify({ type: "error", reqId: null, error: { code: "internal", message: "internal error" } }));
+  } catch {
+    // Socket already gone.
+  }
 }
 
 export type ResumeOutcome = "replayed" | "too_far_behind" | "epoch_changed";

@@ -33,7 +33,7 @@ export interface InboxTarget {
 }
 
 /** The notices each user gets for these entries. */
-export function noticesFor(core: RoomState, reads: PendingReads, entries: InboxEntry[]): Map<string, InboxNotice[]> {
+export function noticesFor(state: RoomState, reads: PendingReads, entries: InboxEntry[]): Map<string, InboxNotice[]> {
   const byUser = new Map<string, InboxNotice[]>();
   const add = (userId: string, notice: InboxNotice) => {
     // In order; the inbox skips a notice that changes nothing (same seq, same state).
@@ -41,17 +41,17 @@ export function noticesFor(core: RoomState, reads: PendingReads, entries: InboxE
     if (list) list.push(notice);
     else byUser.set(userId, [notice]);
   };
-  const deleted = core.meta.current?.deletedTs != null;
-  const members = () => core.members.list().map((m) => m.user_id);
+  const deleted = state.meta.current?.deletedTs != null;
+  const members = () => state.members.list().map((m) => m.user_id);
   const memberState = (userId: string): InboxRoom | null => {
-    const s = summarise(core.roomId, core.log, core.members, reads, userId);
+    const s = summarise(state.roomId, state.log, state.members, reads, userId);
     if (!s) return null;
-    return { roomId: core.roomId, seq: s.seq, state: "member", unreadCount: s.unreadCount, lastMessage: s.lastMessage, lastActivityTs: s.lastActivityTs };
+    return { roomId: state.roomId, seq: s.seq, state: "member", unreadCount: s.unreadCount, lastMessage: s.lastMessage, lastActivityTs: s.lastActivityTs };
   };
   for (const entry of entries) {
     switch (entry.kind) {
       case "activity": {
-        if (deleted || core.members.count() > core.limits.largeRoomMembers) break;
+        if (deleted || state.members.count() > state.limits.largeRoomMembers) break;
         for (const userId of members()) {
           const room = memberState(userId);
           if (room) add(userId, { kind: "activity", room });
@@ -71,11 +71,11 @@ export function noticesFor(core: RoomState, reads: PendingReads, entries: InboxE
         break;
       }
       case "left":
-        if (entry.userId !== null) add(entry.userId, { kind: "left", room: { roomId: core.roomId, seq: entry.seq, state: "left" } });
+        if (entry.userId !== null) add(entry.userId, { kind: "left", room: { roomId: state.roomId, seq: entry.seq, state: "left" } });
         break;
       case "deleted":
         for (const userId of entry.userId === null ? members() : [entry.userId]) {
-          add(userId, { kind: "deleted", room: { roomId: core.roomId, seq: entry.seq, state: "deleted" } });
+          add(userId, { kind: "deleted", room: { roomId: state.roomId, seq: entry.seq, state: "deleted" } });
         }
         break;
     }
@@ -102,12 +102,12 @@ export async function deliverNotices(byUser: Map<string, InboxNotice[]>, inboxOf
  * live socket in this room now (the consumer then checks their inbox socket
  * and mutes). Deleted messages, deleted rooms and large rooms send none.
  */
-export function pushJobsFor(core: RoomState, devicesOf: (userId: string) => number, entry: PushEntry): PushJob[] {
-  if (core.meta.current?.deletedTs != null || core.members.count() > core.limits.largeRoomMembers) return [];
-  const message = core.log.message(entry.seq);
+export function pushJobsFor(state: RoomState, devicesOf: (userId: string) => number, entry: PushEntry): PushJob[] {
+  if (state.meta.current?.deletedTs != null || state.members.count() > state.limits.largeRoomMembers) return [];
+  const message = state.log.message(entry.seq);
   if (!message || message.deleted) return [];
-  const payload = { type: "message" as const, roomId: core.roomId, seq: message.seq, messageId: message.id, sender: message.sender, preview: preview(message.content), ts: message.ts };
-  return core.members
+  const payload = { type: "message" as const, roomId: state.roomId, seq: message.seq, messageId: message.id, sender: message.sender, preview: preview(message.content), ts: message.ts };
+  return state.members
     .list()
     .filter((m) => m.user_id !== message.sender && devicesOf(m.user_id) === 0)
     .map((m) => ({ userId: m.user_id, payload }));

@@ -34,8 +34,8 @@ export interface FileType {
   height?: number;
 }
 
-export function beginUpload(core: RoomState, objectId: string, userId: string, req: BeginUpload, now: number): Result<UploadSlot> {
-  const member = core.requireMember(userId);
+export function beginUpload(state: RoomState, objectId: string, userId: string, req: BeginUpload, now: number): Result<UploadSlot> {
+  const member = state.requireMember(userId);
   if (!member.ok) return member;
   let partCount: number | null = null;
   if (req.partSize !== null) {
@@ -46,7 +46,7 @@ export function beginUpload(core: RoomState, objectId: string, userId: string, r
   const mediaId = newMediaId(now);
   const uploadId = req.partSize !== null ? newUploadId(now) : null;
   const key = mediaKey(objectId, mediaId);
-  core.media.begin({ mediaId, uploader: userId, key, filename: req.filename, size: req.size, uploadId, partSize: req.partSize, now });
+  state.media.begin({ mediaId, uploader: userId, key, filename: req.filename, size: req.size, uploadId, partSize: req.partSize, now });
   return ok({ mediaId, key, uploadId, partCount, createdTs: now });
 }
 
@@ -64,10 +64,10 @@ export interface UploadTarget {
 }
 
 /** The caller's unfinished resumable upload in this room. */
-export function uploadTarget(core: RoomState, userId: string, uploadId: string): Result<UploadTarget> {
-  const member = core.requireMember(userId);
+export function uploadTarget(state: RoomState, userId: string, uploadId: string): Result<UploadTarget> {
+  const member = state.requireMember(userId);
   if (!member.ok) return member;
-  const row = core.media.byUpload(uploadId);
+  const row = state.media.byUpload(uploadId);
   if (!row || row.uploader !== userId || row.state !== "uploading") return fail("not_found", "no such upload in progress");
   if (row.r2_upload_id === null || row.size === null || row.part_size === null) return fail("not_found", "upload is not ready");
   return ok({
@@ -83,16 +83,16 @@ export function uploadTarget(core: RoomState, userId: string, uploadId: string):
   });
 }
 
-export function recordPart(core: RoomState, userId: string, uploadId: string, part: { partNumber: number; etag: string; size: number }, type: FileType | null): Result<{ ok: true }> {
-  const target = uploadTarget(core, userId, uploadId);
+export function recordPart(state: RoomState, userId: string, uploadId: string, part: { partNumber: number; etag: string; size: number }, type: FileType | null): Result<{ ok: true }> {
+  const target = uploadTarget(state, userId, uploadId);
   if (!target.ok) return target;
-  if (type) core.media.setType(target.value.mediaId, type);
-  core.media.recordPart(target.value.mediaId, part.partNumber, part.etag, part.size);
+  if (type) state.media.setType(target.value.mediaId, type);
+  state.media.recordPart(target.value.mediaId, part.partNumber, part.etag, part.size);
   return ok({ ok: true });
 }
 
-export function uploadStatus(core: RoomState, userId: string, uploadId: string, ttlMs: number): Result<UploadStatus> {
-  const target = uploadTarget(core, userId, uploadId);
+export function uploadStatus(state: RoomState, userId: string, uploadId: string, ttlMs: number): Result<UploadStatus> {
+  const target = uploadTarget(state, userId, uploadId);
   if (!target.ok) return target;
   const t = target.value;
   return ok({
@@ -102,16 +102,16 @@ export function uploadStatus(core: RoomState, userId: string, uploadId: string, 
     partSize: t.partSize,
     partCount: t.partCount,
     expiresTs: new Date(t.createdTs + ttlMs).toISOString(),
-    parts: core.media.parts(t.mediaId).map((p) => ({ partNumber: p.part_number, etag: p.etag, size: p.size })),
+    parts: state.media.parts(t.mediaId).map((p) => ({ partNumber: p.part_number, etag: p.etag, size: p.size })),
   });
 }
 
 /** Checks that every part is stored; answers what R2's complete needs. */
-export function prepareComplete(core: RoomState, userId: string, uploadId: string): Result<{ mediaId: string; key: string; r2UploadId: string; size: number; parts: Array<{ partNumber: number; etag: string }> }> {
-  const target = uploadTarget(core, userId, uploadId);
+export function prepareComplete(state: RoomState, userId: string, uploadId: string): Result<{ mediaId: string; key: string; r2UploadId: string; size: number; parts: Array<{ partNumber: number; etag: string }> }> {
+  const target = uploadTarget(state, userId, uploadId);
   if (!target.ok) return target;
   const t = target.value;
-  const parts = core.media.parts(t.mediaId);
+  const parts = state.media.parts(t.mediaId);
   const missing: number[] = [];
   for (let n = 1; n <= t.partCount; n++) if (!parts.some((p) => p.part_number === n)) missing.push(n);
   if (missing.length > 0) return fail("invalid_request", `parts not uploaded yet: ${missing.slice(0, 20).join(", ")}`);
@@ -120,19 +120,19 @@ export function prepareComplete(core: RoomState, userId: string, uploadId: strin
 }
 
 /** The bytes are in R2. A single-shot upload passes its type here; a resumable one recorded it with part 1. */
-export function finishUpload(core: RoomState, userId: string, mediaId: string, info: { size: number; etag: string; type: FileType | null }): Result<Attachment> {
-  const row = core.media.get(mediaId);
+export function finishUpload(state: RoomState, userId: string, mediaId: string, info: { size: number; etag: string; type: FileType | null }): Result<Attachment> {
+  const row = state.media.get(mediaId);
   if (!row || row.uploader !== userId || row.state !== "uploading") return fail("not_found", "no such upload in progress");
-  if (info.type) core.media.setType(mediaId, info.type);
-  core.media.finish(mediaId, { size: info.size, etag: info.etag });
-  return ok(toAttachment(core.media.get(mediaId) as MediaRow));
+  if (info.type) state.media.setType(mediaId, info.type);
+  state.media.finish(mediaId, { size: info.size, etag: info.etag });
+  return ok(toAttachment(state.media.get(mediaId) as MediaRow));
 }
 
 /** Gives up an upload: marked for deletion; the alarm removes whatever reached R2. */
-export function abandonUpload(core: RoomState, userId: string, mediaId: string): boolean {
-  const row = core.media.get(mediaId);
+export function abandonUpload(state: RoomState, userId: string, mediaId: string): boolean {
+  const row = state.media.get(mediaId);
   if (!row || row.uploader !== userId || row.state !== "uploading") return false;
-  core.media.abandon(mediaId);
+  state.media.abandon(mediaId);
   return true;
 }
 
@@ -148,19 +148,19 @@ export interface Downloadable {
  * Members may read attached media. An upload not yet attached is readable by
  * its uploader only (it has not been shared yet).
  */
-export function mediaForDownload(core: RoomState, userId: string, mediaId: string): Result<Downloadable> {
-  const member = core.requireMember(userId);
+export function mediaForDownload(state: RoomState, userId: string, mediaId: string): Result<Downloadable> {
+  const member = state.requireMember(userId);
   if (!member.ok) return member;
-  const row = core.media.get(mediaId);
+  const row = state.media.get(mediaId);
   const visible = row && (row.state === "attached" || (row.state === "pending" && row.uploader === userId));
   if (!row || !visible || row.etag === null) return fail("not_found", "no such media in this room");
   return ok({ key: row.r2_key, contentType: row.content_type ?? "application/octet-stream", filename: row.filename, size: row.size ?? 0, etag: row.etag });
 }
 
 /** R2 opened the multipart upload: its id is kept for the parts and the completion. */
-export function setMultipartUpload(core: RoomState, userId: string, uploadId: string, r2UploadId: string): Result<{ ok: true }> {
-  const row = core.media.byUpload(uploadId);
+export function setMultipartUpload(state: RoomState, userId: string, uploadId: string, r2UploadId: string): Result<{ ok: true }> {
+  const row = state.media.byUpload(uploadId);
   if (!row || row.uploader !== userId || row.state !== "uploading") return fail("not_found", "no such upload");
-  core.media.setR2Upload(row.media_id, r2UploadId);
+  state.media.setR2Upload(row.media_id, r2UploadId);
   return ok({ ok: true });
 }

@@ -15,12 +15,11 @@ import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotic
 import { consumeTicket, issueTicket } from "../kernel/tickets";
 import { acquireLease, releaseLease } from "./leases";
 import { configureLogs, log } from "../ops/log";
+import { configOf } from "../kernel/config";
 import { type Clock, ClockSlot } from "../kernel/clock";
 
 /** How often an inbox with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
-/** A socket silent (no frame, no heartbeat) this long is presumed dead. */
-const HEARTBEAT_TIMEOUT_MS = 75_000;
 
 interface Attachment {
   userId: string;
@@ -46,6 +45,8 @@ const schema = `
 
 export class Inbox extends DurableObject<Env> {
   readonly sql: SqlStorage;
+  /** A socket silent (no frame, no heartbeat) this long is presumed dead: HEARTBEAT_TIMEOUT_MS, as in rooms. */
+  readonly #heartbeatTimeoutMs: number;
 
   /**
    * Where this object reads the time. A test swaps it inside
@@ -66,6 +67,7 @@ export class Inbox extends DurableObject<Env> {
     super(ctx, env);
     configureLogs(env);
     this.sql = ctx.storage.sql;
+    this.#heartbeatTimeoutMs = configOf(env).room.heartbeatTimeoutMs;
     this.sql.exec(schema);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
@@ -218,7 +220,7 @@ export class Inbox extends DurableObject<Env> {
       if (ws.readyState !== WebSocket.OPEN) return false;
       const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
       const since = (ws.deserializeAttachment() as Attachment | null)?.since ?? 0;
-      return now - Math.max(pinged, since) <= HEARTBEAT_TIMEOUT_MS;
+      return now - Math.max(pinged, since) <= this.#heartbeatTimeoutMs;
     });
   }
 
