@@ -6,6 +6,9 @@
  *   await chat.createRoom("general");
  *   const sub = await chat.subscribe("general", { onMessage: (m) => console.log(m.content) });
  *   await chat.sendMessage("general", "Hello!");
+ *
+ * Over 300 lines on purpose: ChatClient is the SDK's one public class, and each
+ * method here is a documented line or two delegating to the module that does it.
  */
 import { type Attachment, DevToken, type HistoryPage, type Message, type Position, type RoomSettings, type RoomSummary, type SyncPage } from "../protocol";
 import * as Answer from "./answers";
