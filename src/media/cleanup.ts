@@ -17,7 +17,6 @@
 /** The part of the room's media table cleanup needs (src/room/media.ts implements it). */
 export interface MediaCleanupStore {
   markExpired(cutoff: number): number;
-  markMessageForDeletion(seq: number): number;
   markAllForDeletion(): number;
   deleting(limit?: number): Array<{ media_id: string; r2_key: string; r2_upload_id: string | null; upload_id: string | null }>;
   remove(mediaId: string): void;
@@ -52,16 +51,6 @@ export async function deleteMarked(store: MediaCleanupStore, bucket: R2Bucket): 
 /** The alarm's job: uploads not attached within `ttlMs` go, with their parts. */
 export async function sweepOrphans(store: MediaCleanupStore, bucket: R2Bucket, now: number, ttlMs: number): Promise<number> {
   store.markExpired(now - ttlMs);
-  return deleteMarked(store, bucket);
-}
-
-/**
- * Deletes the media attached to the message at `seq` at once, hold or not.
- * Deleting a message does not come here: its media waits for the room's purge,
- * which respects holds. Only Room.deleteMessageMedia calls this, and only tests call that.
- */
-export async function deleteMediaForMessage(store: MediaCleanupStore, bucket: R2Bucket, seq: number): Promise<number> {
-  store.markMessageForDeletion(seq);
   return deleteMarked(store, bucket);
 }
 

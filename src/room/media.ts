@@ -129,11 +129,6 @@ export class MediaRecords {
     return this.sql.exec(`UPDATE media SET state = 'deleting' WHERE ${states}${keep}`, ...held).rowsWritten;
   }
 
-  /** Marks a message's media for deletion (the R2 delete follows, retried until it succeeds). Returns how many. */
-  markMessageForDeletion(seq: number): number {
-    return this.sql.exec("UPDATE media SET state = 'deleting' WHERE msg_seq = ? AND state = 'attached'", seq).rowsWritten;
-  }
-
   markAllForDeletion(): number {
     return this.sql.exec("UPDATE media SET state = 'deleting' WHERE state != 'deleting'").rowsWritten;
   }

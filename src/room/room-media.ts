@@ -2,9 +2,7 @@
  * The room's media RPCs: the Worker streams bytes to R2 and reports back;
  * the room checks membership and records each upload (uploads.ts, media.ts).
  */
-import { deleteMediaForMessage } from "../media/cleanup";
 import { roomMediaPrefix } from "../media/keys";
-import { MEDIA_RETRY_MS } from "./jobs";
 import { RoomBase } from "./room-base";
 import * as uploads from "./uploads";
 
@@ -55,20 +53,6 @@ export class RoomMedia extends RoomBase {
 
   mediaForDownload(userId: string, mediaId: string) {
     return uploads.mediaForDownload(this.core, userId, mediaId);
-  }
-
-  /**
-   * Deletes the media of the message at `seq` from R2. Rows are marked first;
-   * if R2 fails, the alarm retries. (Only tests call it: a deleted message's
-   * media goes through the purge, which obeys legal holds.)
-   */
-  async deleteMessageMedia(seq: number): Promise<number> {
-    try {
-      return await deleteMediaForMessage(this.core.media, this.env.MEDIA, seq);
-    } catch (error) {
-      this.parts.scheduler.at(this.time.now() + MEDIA_RETRY_MS);
-      throw error;
-    }
   }
 
   /** Deletes every media object of this room (the purge of a deleted room). */
