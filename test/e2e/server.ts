@@ -58,7 +58,16 @@ const TEST_VARS: Record<string, string> = {
   UPGRADE_RATE_LIMIT: "off",
 };
 
-export async function startLocalChat(options: { vars?: Record<string, string> } = {}): Promise<LocalChat> {
+export interface LocalChatOptions {
+  vars?: Record<string, string>;
+  /**
+   * Leave the dev secrets to `npm start` (generated into the state directory) instead of
+   * passing AUTH_SECRET in the environment; VAPID_* from this environment are left out too.
+   */
+  secretsFromState?: boolean;
+}
+
+export async function startLocalChat(options: LocalChatOptions = {}): Promise<LocalChat> {
   const vars = Object.entries({ ...TEST_VARS, ...options.vars }).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const port = await freePort();
   const inspector = await freePort();
@@ -72,7 +81,10 @@ export async function startLocalChat(options: { vars?: Record<string, string> } 
   const launch = async () => {
     child = spawn("npm", ["start", "--", "--port", String(port), "--ip", "127.0.0.1", "--inspector-port", String(inspector), "--persist-to", stateDir, ...vars], {
       cwd: process.cwd(),
-      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", AUTH_SECRET: secret },
+      // (spawn leaves out variables whose value is undefined)
+      env: options.secretsFromState
+        ? { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", AUTH_SECRET: undefined, VAPID_PUBLIC_KEY: undefined, VAPID_PRIVATE_KEY: undefined }
+        : { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", AUTH_SECRET: secret },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
