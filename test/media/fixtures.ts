@@ -1,5 +1,6 @@
 /** Files and raw-body requests for the media tests. */
 import { SELF, env } from "cloudflare:test";
+import { writePngHeader } from "../unit/media/images";
 
 export const BASE = "https://chat.test";
 export const MiB = 1024 * 1024;
@@ -12,15 +13,7 @@ function random(n: number): Uint8Array {
 
 /** A PNG of `size` bytes (at least 64): a real signature and IHDR with the given dimensions, then noise. */
 export function png(size: number, width = 640, height = 480): Uint8Array {
-  const bytes = random(Math.max(size, 64));
-  bytes.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52], 0);
-  const view = new DataView(bytes.buffer);
-  view.setUint32(16, width);
-  view.setUint32(20, height);
-  bytes.set([8, 6, 0, 0, 0], 24);
-  // An IDAT chunk header next, so detectors stop reading chunks here.
-  bytes.set([0, 0, 0, 0, 0, 0, 0, 0x10, 0x49, 0x44, 0x41, 0x54], 29);
-  return bytes;
+  return writePngHeader(random(Math.max(size, 64)), width, height);
 }
 
 /** A minimal PDF header followed by noise. */
