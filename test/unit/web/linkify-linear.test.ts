@@ -25,6 +25,8 @@ it("a URL with 100,000 dots inside it (not at its end) is linked in under 50 ms"
 it("100,000 characters of mixed punctuation and URL starts are linked in under 50 ms", () => {
   const { ms } = timed("https://b.example/".concat(".,:;!?)]}'\"".repeat(10_000)));
   expect(ms).toBeLessThan(50);
+  // 5,000 links, each parsed by new URL: 20-51 ms here (the upper figure on a loaded 2-core
+  // machine), so this bound is looser; a quadratic scan of 100,000 characters takes seconds.
   const { ms: many } = timed("http://c.example/a. ".repeat(5_000));
-  expect(many).toBeLessThan(50);
+  expect(many).toBeLessThan(250);
 });
