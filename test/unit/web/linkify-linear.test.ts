@@ -22,7 +22,7 @@ it("a URL with 100,000 dots inside it (not at its end) is linked in under 50 ms"
   expect(ms).toBeLessThan(50);
 });
 
-it("100,000 characters of mixed punctuation and URL starts are linked in under 50 ms", () => {
+it("100,000 characters of mixed punctuation after a URL are linked in under 50 ms, and 5,000 URLs in under 250 ms", () => {
   const { ms } = timed("https://b.example/".concat(".,:;!?)]}'\"".repeat(10_000)));
   expect(ms).toBeLessThan(50);
   // 5,000 links, each parsed by new URL: 20-51 ms here (the upper figure on a loaded 2-core
