@@ -1,7 +1,7 @@
 /** Files and raw-body requests for the media tests. */
 import { SELF, env } from "cloudflare:test";
 
-export const BASE = "https://chat.test";
+export const BASE = "https://localhost";
 export const MiB = 1024 * 1024;
 
 function random(n: number): Uint8Array {
