@@ -42,7 +42,7 @@ export function devRoutes(app: OpenAPIHono<AppEnv>): void {
       path: "/api/dev/token",
       summary: "Dev auth only: a token for any user id (404 unless DEV_AUTH is \"true\" and the host is loopback; admin tokens need DEV_AUTH_ADMIN)",
       request: { body: { content: { "application/json": { schema: DevTokenBody } }, required: true } },
-      responses: { 200: json(DevToken, "A token valid for 24 hours"), 403: errorResponses[403], 404: errorResponses[404] },
+      responses: { 200: json(DevToken, "A token valid for 24 hours"), 403: { ...errorResponses[403], description: "forbidden: an admin token asked for without DEV_AUTH_ADMIN" }, 404: errorResponses[404] },
     }),
     async (c) => {
       const auth = devAuth(c.env, c.req.url);
