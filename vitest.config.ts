@@ -15,6 +15,8 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             AUTH_SECRET: "test-only-secret-with-enough-length-0123456789",
             DEV_AUTH: "true",
+            // Tests mint admin dev tokens (stats, audit, erasure); dev-token.test.ts checks the refusal without it.
+            DEV_AUTH_ADMIN: "true",
             ALLOWED_ORIGINS: "https://chat.example",
             // Small enough that tests can cross them with a few hundred messages.
             REPLAY_CAP: "100",

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm start [-- wrangler dev flags]`: builds the web client (dist/web), applies the
 // local D1 migrations, then runs
-// `wrangler dev` with local storage and dev auth switched on. No secret lives in the
+// `wrangler dev` with local storage and dev auth switched on (admin dev tokens too: DEV_AUTH_ADMIN). No secret lives in the
 // repository: the dev ones are generated into the local state directory.
 import { spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
@@ -52,7 +52,7 @@ if (existsSync(".dev.vars")) envFiles.push(resolve(".dev.vars"));
 
 const dev = spawn(
   wrangler,
-  ["dev", ...envFiles.flatMap((f) => ["--env-file", f]), "--var", "DEV_AUTH:true", "--var", "ALLOWED_ORIGINS:*", ...passthrough],
+  ["dev", ...envFiles.flatMap((f) => ["--env-file", f]), "--var", "DEV_AUTH:true", "--var", "DEV_AUTH_ADMIN:true", "--var", "ALLOWED_ORIGINS:*", ...passthrough],
   { stdio: "inherit", env },
 );
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => dev.kill(signal));

@@ -3,7 +3,7 @@ import { SELF, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test
 import { HEARTBEAT_RESPONSE, ServerFrame } from "../src/protocol";
 import type { Room } from "../src/room/room";
 
-const BASE = "https://chat.test";
+const BASE = "https://localhost";
 
 let counter = 0;
 /** A room id no other test uses. */

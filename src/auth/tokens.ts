@@ -3,6 +3,8 @@
  * token cannot choose how it is checked (`alg: none`, HS/RS confusion): an
  * HS256 shared secret (AUTH_SECRET) or a JWKS URL (AUTH_JWKS_URL, with
  * AUTH_JWT_ALG, default RS256). `sub` is the user id and `exp` is required.
+ * With a JWKS the issuer and audience are required and checked: the identity
+ * provider signs tokens for other applications with the same keys.
  */
 import { type JWTPayload, type JWTVerifyGetKey, SignJWT, createRemoteJWKSet, jwtVerify } from "jose";
 import type { AuthConfig } from "../kernel/config";
@@ -42,6 +44,8 @@ export type VerifyOutcome = { ok: true; identity: Identity } | { ok: false; reas
 export async function verifyToken(token: string, config: AuthConfig): Promise<VerifyOutcome> {
   const key = keyFor(config);
   if (!key) return { ok: false, reason: "authentication is not configured (set AUTH_SECRET or AUTH_JWKS_URL)" };
+  // The edge refuses such a configuration first (config.problems); this keeps the check where the key is used.
+  if (config.jwksUrl && (!config.issuer || !config.audience)) return { ok: false, reason: "AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL" };
   let payload: JWTPayload;
   try {
     const options = {

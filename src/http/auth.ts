@@ -1,4 +1,9 @@
-/** Bearer authentication: `Authorization: Bearer <jwt>` becomes an identity, or the request gets 401. */
+/**
+ * Bearer authentication: `Authorization: Bearer <jwt>` becomes an identity, or
+ * the request gets 401. A deployment whose auth settings are unsafe
+ * (config.problems) answers every authenticated request 500 misconfigured,
+ * naming the settings, instead of accepting tokens it cannot fully check.
+ */
 import type { MiddlewareHandler } from "hono";
 import { type Identity, verifyToken } from "../auth/tokens";
 import { configOf } from "../kernel/config";
@@ -7,11 +12,18 @@ import { ApiError } from "./errors";
 
 /** The caller named by an Authorization header; throws 401 unauthorized without a valid bearer token. */
 export async function authenticate(authorization: string | undefined, env: Env): Promise<Identity> {
+  const config = configOf(env);
+  if (config.problems.length > 0) throw misconfigured(config.problems);
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? "");
   if (!match?.[1]) throw new ApiError("unauthorized", "missing bearer token");
-  const outcome = await verifyToken(match[1], configOf(env).auth);
+  const outcome = await verifyToken(match[1], config.auth);
   if (!outcome.ok) throw new ApiError("unauthorized", outcome.reason);
   return outcome.identity;
+}
+
+/** 500 misconfigured naming what to fix (setting names only, never values). */
+export function misconfigured(problems: readonly string[]): ApiError {
+  return new ApiError("misconfigured", `the server is misconfigured: ${problems.join("; ")}`);
 }
 
 /** The authenticated sub-app's guard. */

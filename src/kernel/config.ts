@@ -65,6 +65,7 @@ const Vars = z.object({
   AUTH_AUDIENCE: text,
   AUTH_ADMIN_CLAIM: text,
   DEV_AUTH: flag("true"),
+  DEV_AUTH_ADMIN: flag("true"),
   ALLOWED_ORIGINS: list,
   UPGRADE_RATE_LIMIT: text,
   LOG_LEVEL: text,
@@ -114,6 +115,25 @@ const Vars = z.object({
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+/** HS256 keys shorter than this are guessable offline from one token (RFC 7518 asks for at least the hash size). */
+export const MIN_SECRET_BYTES = 32;
+
+/**
+ * Settings that make authentication unsafe, each naming the setting. A
+ * deployment with any of them refuses every authenticated request (500
+ * misconfigured) rather than accept tokens it cannot fully check.
+ */
+function authProblems(v: z.output<typeof Vars>): string[] {
+  const problems: string[] = [];
+  // Without both, a token the same identity provider issued to another application is accepted here.
+  if (v.AUTH_JWKS_URL && !v.AUTH_ISSUER) problems.push("AUTH_ISSUER is required with AUTH_JWKS_URL");
+  if (v.AUTH_JWKS_URL && !v.AUTH_AUDIENCE) problems.push("AUTH_AUDIENCE is required with AUTH_JWKS_URL");
+  if (v.AUTH_SECRET && new TextEncoder().encode(v.AUTH_SECRET).length < MIN_SECRET_BYTES) {
+    problems.push(`AUTH_SECRET must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  return problems;
+}
+
 const Config = Vars.transform((v) => ({
   auth: {
     secret: v.AUTH_SECRET,
@@ -124,7 +144,11 @@ const Config = Vars.transform((v) => ({
     /** Claim that marks a deployment admin when it is `true`. */
     adminClaim: v.AUTH_ADMIN_CLAIM ?? "admin",
     devAuth: v.DEV_AUTH,
+    /** DEV_AUTH_ADMIN = "true" lets dev tokens carry the admin claim (a second switch, on under `npm start`). */
+    devAuthAdmin: v.DEV_AUTH_ADMIN,
   },
+  /** Why the configuration is unsafe to serve (each names its setting); empty when it is sound. */
+  problems: authProblems(v),
   /** "true" enables POST /api/dev/token and plain-http push endpoints. Never set it in a deployment. */
   devAuth: v.DEV_AUTH,
   /** Browser origins allowed to call the API and open sockets ("*" allows any). */

@@ -21,6 +21,8 @@ export const ErrorCodes = {
   unsupported_media_type: 415,
   /** The user already has MAX_CONNECTIONS_PER_USER live WebSockets (rooms and inbox together). */
   too_many_connections: 429,
+  /** The deployment's configuration is unsafe to serve (the message names the setting); an operator must fix it. */
+  misconfigured: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -37,7 +37,7 @@ import type { Room } from "../../src/room/room";
 import worker from "../../src/worker";
 import { TEST_AUTH_SECRET, tokenFor, uniqueRoom } from "../helpers";
 
-const BASE = "https://chat.test";
+const BASE = "https://localhost";
 const MAX_BODY_BYTES = 256 * 1024;
 const JSON_TYPE = /^application\/([\w.-]+\+)?json$/i;
 

@@ -2,7 +2,7 @@
 import { SELF, env } from "cloudflare:test";
 import { writePngHeader } from "../unit/media/images";
 
-export const BASE = "https://chat.test";
+export const BASE = "https://localhost";
 export const MiB = 1024 * 1024;
 
 function random(n: number): Uint8Array {

@@ -37,7 +37,7 @@ describe("health", () => {
   it("answers 503 naming D1 when its query fails, through the real route", async () => {
     const app = createApp();
     const db = { prepare: broken("D1") } as unknown as D1Database;
-    const res = await app.fetch(new Request("https://chat.test/api/health"), envWith({ DB: db }), ctx);
+    const res = await app.fetch(new Request("https://localhost/api/health"), envWith({ DB: db }), ctx);
     expect(res.status).toBe(503);
     const body = (await res.json()) as { ok: boolean; failed: string[]; checks: Record<string, { ok: boolean; error?: string }> };
     expect(body.ok).toBe(false);

@@ -93,7 +93,7 @@ describe("spending a ticket on the upgrade", () => {
   it("ties the socket to the ticket's user, whatever headers the client sends", async () => {
     const { room, users } = await roomOf("alice", "bob");
     const { url } = await ticket(users[0]!, room);
-    const res = await SELF.fetch(`https://chat.test${url}`, { headers: { Upgrade: "websocket", "x-chat-user": "bob" } });
+    const res = await SELF.fetch(`https://localhost${url}`, { headers: { Upgrade: "websocket", "x-chat-user": "bob" } });
     const socket = socketOf(res);
     socket.send({ type: "send", reqId: "who", content: "who am I?" });
     const ack = await socket.waitFor((f): f is AckFrame => f.type === "ack");

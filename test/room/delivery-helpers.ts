@@ -8,7 +8,7 @@ import { expect } from "vitest";
 import type { Message, ServerFrame } from "../../src/protocol";
 import { type TestSocket, api, user, uniqueRoom } from "../helpers";
 
-const BASE = "https://chat.test";
+const BASE = "https://localhost";
 
 export type EventFrame = Extract<ServerFrame, { type: "event" }>;
 export type TestUser = Awaited<ReturnType<typeof user>>;

@@ -117,7 +117,7 @@ describe("what live sockets see", () => {
     const ticket = await bob.call<{ url: string }>("POST", `/api/rooms/${room}/connect-ticket`);
     expect(ticket.status).toBe(200);
     await deleteRoom(alice, room);
-    const res = await SELF.fetch(`https://chat.test${ticket.body.url}`, { headers: { Upgrade: "websocket" } });
+    const res = await SELF.fetch(`https://localhost${ticket.body.url}`, { headers: { Upgrade: "websocket" } });
     expect(res.webSocket).toBeFalsy();
     expect(res.status).toBe(410);
     expect(((await res.json()) as any).error.code).toBe("room_deleted");

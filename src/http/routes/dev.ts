@@ -3,11 +3,17 @@
  * user, and hooks for fault tests and benchmarks. Without DEV_AUTH each route
  * answers 404 not_found, as if it did not exist. Public: a dev token is how a
  * local client gets its bearer token in the first place.
+ *
+ * Two safety nets for a DEV_AUTH set where it should not be: the routes answer
+ * only requests to a loopback host (elsewhere the same 404), and a dev token
+ * carries the admin claim only with the second switch DEV_AUTH_ADMIN.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { DevToken, DevTokenBody, RoomId, UserId } from "../../protocol";
+import { isLoopbackHost } from "../../auth/loopback";
 import { signDevToken } from "../../auth/tokens";
 import { type AuthConfig, configOf } from "../../kernel/config";
+import { misconfigured } from "../auth";
 import type { AppEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { errorResponses, json, roomStub } from "./shared";
@@ -16,10 +22,10 @@ const DevSeedBody = z.object({ userId: UserId, count: z.number().int().min(1).ma
 
 const notEnabled = () => new ApiError("not_found", "dev auth is not enabled");
 
-/** The auth configuration, or 404 unless DEV_AUTH is on. */
-function devAuth(env: Env): AuthConfig {
+/** The auth configuration, or 404 unless DEV_AUTH is on and the request is to a loopback host. */
+function devAuth(env: Env, url: string): AuthConfig {
   const config = configOf(env);
-  if (!config.devAuth) throw notEnabled();
+  if (!config.devAuth || !isLoopbackHost(new URL(url).hostname)) throw notEnabled();
   return config.auth;
 }
 
@@ -34,21 +40,24 @@ export function devRoutes(app: OpenAPIHono<AppEnv>): void {
     createRoute({
       method: "post",
       path: "/api/dev/token",
-      summary: "Dev auth only: a token for any user id (404 unless DEV_AUTH is \"true\")",
+      summary: "Dev auth only: a token for any user id (404 unless DEV_AUTH is \"true\" and the host is loopback; admin tokens need DEV_AUTH_ADMIN)",
       request: { body: { content: { "application/json": { schema: DevTokenBody } }, required: true } },
-      responses: { 200: json(DevToken, "A token valid for 24 hours"), 404: errorResponses[404] },
+      responses: { 200: json(DevToken, "A token valid for 24 hours"), 403: { ...errorResponses[403], description: "forbidden: an admin token asked for without DEV_AUTH_ADMIN" }, 404: errorResponses[404] },
     }),
     async (c) => {
-      const auth = devAuth(c.env);
+      const auth = devAuth(c.env, c.req.url);
       if (!auth.secret) throw notEnabled();
+      const { problems } = configOf(c.env);
+      if (problems.length > 0) throw misconfigured(problems);
       const { userId, admin } = c.req.valid("json");
+      if (admin === true && !auth.devAuthAdmin) throw new ApiError("forbidden", 'admin dev tokens need DEV_AUTH_ADMIN="true"');
       return c.json({ token: await signDevToken(auth, userId, admin === true) }, 200);
     },
   );
 
   /** Abort a room object as a crash would (fault tests). */
   app.post("/api/dev/rooms/:roomId/abort", async (c) => {
-    devAuth(c.env);
+    devAuth(c.env, c.req.url);
     const roomId = roomParam(c.req.param("roomId"));
     try {
       await roomStub(c.env, roomId).abortForTesting();
@@ -63,7 +72,7 @@ export function devRoutes(app: OpenAPIHono<AppEnv>): void {
    * into a room's log. For benchmarks that need a long history.
    */
   app.post("/api/dev/rooms/:roomId/seed", async (c) => {
-    devAuth(c.env);
+    devAuth(c.env, c.req.url);
     const roomId = roomParam(c.req.param("roomId"));
     const body = DevSeedBody.safeParse(await c.req.json().catch(() => null));
     if (!body.success) throw new ApiError("invalid_request", "expected { userId, count }");

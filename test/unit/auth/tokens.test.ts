@@ -3,8 +3,10 @@
  * exp required, admin from the configured claim. The HTTP side (401 answers on
  * every route) is test/http/auth.test.ts.
  */
-import { SignJWT } from "jose";
-import { describe, expect, it } from "vitest";
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { SignJWT, exportJWK, generateKeyPair } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configOf } from "../../../src/kernel/config";
 import { signDevToken, verifyToken } from "../../../src/auth/tokens";
 
@@ -59,5 +61,54 @@ describe("signDevToken", () => {
 
   it("needs a secret", async () => {
     await expect(signDevToken(configOf({}).auth, "dev-user", false)).rejects.toThrow(/AUTH_SECRET/);
+  });
+});
+
+/**
+ * JWKS mode: the identity provider signs tokens for other applications with
+ * the same keys, so issuer and audience are required and checked. The JWKS is
+ * served from 127.0.0.1 by this test.
+ */
+describe("verifyToken with a JWKS", () => {
+  let server: Server;
+  let jwksUrl = "";
+  let privateKey: CryptoKey;
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair("RS256");
+    privateKey = pair.privateKey;
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
+    server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const idpToken = (claims: { iss?: string; aud?: string; admin?: boolean }) => {
+    let jwt = new SignJWT(claims.admin ? { admin: true } : {}).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("alice").setExpirationTime("1h");
+    if (claims.iss) jwt = jwt.setIssuer(claims.iss);
+    if (claims.aud) jwt = jwt.setAudience(claims.aud);
+    return jwt.sign(privateKey);
+  };
+  const configured = () => configOf({ AUTH_JWKS_URL: jwksUrl, AUTH_ISSUER: "https://idp.example", AUTH_AUDIENCE: "edge-chat" }).auth;
+
+  it("accepts a token of this issuer for this audience", async () => {
+    const result = await verifyToken(await idpToken({ iss: "https://idp.example", aud: "edge-chat", admin: true }), configured());
+    expect(result).toEqual({ ok: true, identity: { userId: "alice", admin: true, expiresAt: expect.any(Number) } });
+  });
+
+  it("refuses a token the same provider issued to another application, or another issuer's, or one without them", async () => {
+    const auth = configured();
+    for (const claims of [{ iss: "https://idp.example", aud: "other-app", admin: true }, { iss: "https://other.example", aud: "edge-chat" }, { iss: "https://idp.example" }, { aud: "edge-chat" }, {}]) {
+      expect(await verifyToken(await idpToken(claims), auth), JSON.stringify(claims)).toEqual({ ok: false, reason: "token claims are not valid" });
+    }
+  });
+
+  it("refuses every token when the issuer or the audience is not configured", async () => {
+    const token = await idpToken({ iss: "https://idp.example", aud: "edge-chat", admin: true });
+    for (const vars of [{ AUTH_AUDIENCE: "edge-chat" }, { AUTH_ISSUER: "https://idp.example" }, {}]) {
+      const result = await verifyToken(token, configOf({ AUTH_JWKS_URL: jwksUrl, ...vars }).auth);
+      expect(result, JSON.stringify(vars)).toEqual({ ok: false, reason: "AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL" });
+    }
   });
 });

@@ -41,4 +41,25 @@ describe("configOf", () => {
     const env = { REPLAY_CAP: "9" };
     expect(configOf(env)).toBe(configOf(env));
   });
+
+  it("names unsafe auth settings in problems: a JWKS without issuer or audience, a secret under 32 bytes", () => {
+    expect(configOf({}).problems).toEqual([]);
+    expect(configOf({ AUTH_SECRET: "x".repeat(32) }).problems).toEqual([]);
+    expect(configOf({ AUTH_JWKS_URL: "https://idp.example/jwks", AUTH_ISSUER: "https://idp.example", AUTH_AUDIENCE: "edge-chat" }).problems).toEqual([]);
+    expect(configOf({ AUTH_JWKS_URL: "https://idp.example/jwks" }).problems).toEqual([
+      "AUTH_ISSUER is required with AUTH_JWKS_URL",
+      "AUTH_AUDIENCE is required with AUTH_JWKS_URL",
+    ]);
+    expect(configOf({ AUTH_JWKS_URL: "https://idp.example/jwks", AUTH_ISSUER: "https://idp.example", AUTH_AUDIENCE: "" }).problems).toEqual(["AUTH_AUDIENCE is required with AUTH_JWKS_URL"]);
+    expect(configOf({ AUTH_SECRET: "x".repeat(31) }).problems).toEqual(["AUTH_SECRET must be at least 32 bytes"]);
+    // Bytes, not characters: 16 two-byte characters are 32 bytes.
+    expect(configOf({ AUTH_SECRET: "é".repeat(16) }).problems).toEqual([]);
+    expect(configOf({ AUTH_SECRET: "é".repeat(15) }).problems).toEqual(["AUTH_SECRET must be at least 32 bytes"]);
+  });
+
+  it("reads DEV_AUTH_ADMIN as a switch that only \"true\" turns on", () => {
+    expect(configOf({}).auth.devAuthAdmin).toBe(false);
+    expect(configOf({ DEV_AUTH_ADMIN: "1" }).auth.devAuthAdmin).toBe(false);
+    expect(configOf({ DEV_AUTH_ADMIN: "true" }).auth.devAuthAdmin).toBe(true);
+  });
 });
