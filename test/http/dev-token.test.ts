@@ -77,6 +77,25 @@ describe("dev auth safety nets", () => {
     },
   );
 
+  it("refuses a token to a page of another site on the developer's machine, and gives one to the local app's own page", async () => {
+    const asked = async (origin: string) => {
+      const request = new Request("http://localhost:8787/api/dev/token", {
+        method: "POST",
+        headers: { "content-type": "application/json", origin },
+        body: JSON.stringify({ userId: "dev-page" }),
+      });
+      const res = await createApp().fetch(request, { ...env, ALLOWED_ORIGINS: "*" } as unknown as Env, ctx);
+      return { status: res.status, body: (await res.json()) as { token?: string; error?: { code: string } } };
+    };
+    for (const origin of ["https://evil.example", "null", "http://10.0.0.1:8787"]) {
+      const res = await asked(origin);
+      expect(res.status, origin).toBe(404);
+      expect(res.body.token).toBeUndefined();
+    }
+    expect((await asked("http://localhost:8787")).status).toBe(200);
+    expect((await asked("http://127.0.0.1:5173")).status).toBe(200);
+  });
+
   it("refuses an admin dev token with 403 forbidden naming DEV_AUTH_ADMIN unless it is \"true\"", async () => {
     for (const value of [undefined, "", "false", "1"]) {
       const res = await devCall(BASE, "/api/dev/token", { userId: "dev-root", admin: true }, { DEV_AUTH_ADMIN: value });

@@ -4,9 +4,10 @@
  * answers 404 not_found, as if it did not exist. Public: a dev token is how a
  * local client gets its bearer token in the first place.
  *
- * Two safety nets for a DEV_AUTH set where it should not be: the routes answer
- * only requests to a loopback host (elsewhere the same 404), and a dev token
- * carries the admin claim only with the second switch DEV_AUTH_ADMIN.
+ * Safety nets for a DEV_AUTH set where it should not be: the routes answer
+ * only requests to a loopback host and from no page of another site (else
+ * the same 404), and a dev token carries the admin claim only with the
+ * second switch DEV_AUTH_ADMIN.
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { DevToken, DevTokenBody, RoomId, UserId } from "../../protocol";
@@ -22,11 +23,24 @@ const DevSeedBody = z.object({ userId: UserId, count: z.number().int().min(1).ma
 
 const notEnabled = () => new ApiError("not_found", "dev auth is not enabled");
 
-/** The auth configuration, or 404 unless DEV_AUTH is on and the request is to a loopback host. */
-function devAuth(env: Env, url: string): AuthConfig {
+/**
+ * The auth configuration, or 404 unless DEV_AUTH is on, the request is to a
+ * loopback host, and it does not come from a page of another site: under
+ * `npm start` (ALLOWED_ORIGINS "*") any page a developer visits could
+ * otherwise mint tokens from their localhost.
+ */
+function devAuth(env: Env, url: string, origin: string | undefined): AuthConfig {
   const config = configOf(env);
-  if (!config.devAuth || !isLoopbackHost(new URL(url).hostname)) throw notEnabled();
+  if (!config.devAuth || !isLoopbackHost(new URL(url).hostname) || (origin !== undefined && !loopbackOrigin(origin))) throw notEnabled();
   return config.auth;
+}
+
+function loopbackOrigin(origin: string): boolean {
+  try {
+    return isLoopbackHost(new URL(origin).hostname);
+  } catch {
+    return false; // "null" (a sandboxed frame, a file) or garbage: not one of ours
+  }
 }
 
 function roomParam(value: string): string {
@@ -45,7 +59,7 @@ export function devRoutes(app: OpenAPIHono<AppEnv>): void {
       responses: { 200: json(DevToken, "A token valid for 24 hours"), 403: { ...errorResponses[403], description: "forbidden: an admin token asked for without DEV_AUTH_ADMIN" }, 404: errorResponses[404] },
     }),
     async (c) => {
-      const auth = devAuth(c.env, c.req.url);
+      const auth = devAuth(c.env, c.req.url, c.req.header("Origin"));
       if (!auth.secret) throw notEnabled();
       const { problems } = configOf(c.env);
       if (problems.length > 0) throw misconfigured(problems);
@@ -57,7 +71,7 @@ export function devRoutes(app: OpenAPIHono<AppEnv>): void {
 
   /** Abort a room object as a crash would (fault tests). */
   app.post("/api/dev/rooms/:roomId/abort", async (c) => {
-    devAuth(c.env, c.req.url);
+    devAuth(c.env, c.req.url, c.req.header("Origin"));
     const roomId = roomParam(c.req.param("roomId"));
     try {
       await roomStub(c.env, roomId).abortForTesting();
@@ -72,7 +86,7 @@ export function devRoutes(app: OpenAPIHono<AppEnv>): void {
    * into a room's log. For benchmarks that need a long history.
    */
   app.post("/api/dev/rooms/:roomId/seed", async (c) => {
-    devAuth(c.env, c.req.url);
+    devAuth(c.env, c.req.url, c.req.header("Origin"));
     const roomId = roomParam(c.req.param("roomId"));
     const body = DevSeedBody.safeParse(await c.req.json().catch(() => null));
     if (!body.success) throw new ApiError("invalid_request", "expected { userId, count }");
