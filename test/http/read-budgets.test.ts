@@ -6,7 +6,7 @@
  * pass over the sockets, and connect tickets expired by an index. Also the
  * audit log's retention (item 2), trimmed by the Worker's scheduled handler.
  */
-import { createExecutionContext, createScheduledController, env, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { createScheduledController, env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/worker";
 import type { RoomBudgets } from "../../src/room/budgets";
@@ -164,9 +164,7 @@ describe("the audit log's retention", () => {
     const insert = (id: string, ts: number) =>
       env.DB.prepare("INSERT INTO audit_log (id, ts, actor, action, room_id, target, detail) VALUES (?, ?, ?, 'test', NULL, NULL, NULL)").bind(id, ts, tag);
     await env.DB.batch([insert(`${tag}-old`, Date.now() - 400 * day), insert(`${tag}-new`, Date.now() - 10 * day)]);
-    const ctx = createExecutionContext();
-    await worker.scheduled(createScheduledController(), env, ctx);
-    await waitOnExecutionContext(ctx);
+    await worker.scheduled(createScheduledController(), env);
     const { results } = await env.DB.prepare("SELECT id FROM audit_log WHERE actor = ? ORDER BY id").bind(tag).all<{ id: string }>();
     expect(results.map((r) => r.id)).toEqual([`${tag}-new`]);
   });
