@@ -27,6 +27,13 @@ export default defineConfig(async () => {
             // Likewise across rooms and for sockets per user; abuse tests lower them on one user's UserLimits.
             USER_SEND_PER_MINUTE: "1000000",
             MAX_CONNECTIONS_PER_USER: "1000",
+            // Every other budget likewise (src/room/budgets.ts, src/http/budgets.ts); budget tests lower them
+            // on one room's instance or one user's UserLimits.
+            USER_MUTATIONS_PER_MINUTE: "1000000",
+            USER_READS_PER_MINUTE: "1000000",
+            ROOM_MUTATIONS_PER_MINUTE: "1000000",
+            ROOM_READS_PER_MINUTE: "1000000",
+            ROOM_SIGNALS_PER_MINUTE: "1000000",
             // Fuzz tests send thousands of frames on one socket; flood tests use the defaults.
             FRAMES_PER_SECOND: "100000",
             FRAME_BURST: "100000",

@@ -1,5 +1,6 @@
 /** Entry point: the Worker (HTTP API and WebSocket routing) and the Durable Object classes. */
 import { createApp } from "./http/app";
+import { trimAuditLog } from "./db/compliance";
 import { trimSyncLog } from "./db/sync";
 import { configOf } from "./kernel/config";
 import type { PushJob } from "./protocol";
@@ -23,7 +24,11 @@ export default {
   },
   async scheduled(_controller, env) {
     configureLogs(env);
-    const removed = await trimSyncLog(env.DB, configOf(env).syncRetentionMs);
+    const config = configOf(env);
+    const removed = await trimSyncLog(env.DB, config.syncRetentionMs);
     log("info", "sync_log_trimmed", { removed });
+    // The audit log is append-only for everyone else; only age removes its entries.
+    const audit = await trimAuditLog(env.DB, config.auditRetentionMs);
+    log("info", "audit_log_trimmed", { removed: audit });
   },
 } satisfies ExportedHandler<Env>;

@@ -1,4 +1,4 @@
-/** Legal holds and the audit log in D1. Holds are placed here first; rooms are then told. */
+/** Legal holds and the audit log in D1 (kept for AUDIT_RETENTION_DAYS). Holds are placed here first; rooms are then told. */
 import { syncLogErasure } from "./sync";
 
 export interface Hold {
@@ -110,4 +110,26 @@ export async function recordErasure(db: D1Database, e: { admin: string; userId: 
     syncLogErasure(db, e.userId),
     auditStatement(db, { actor: e.admin, action: "user_erased", roomId: null, target: e.userId, detail: `${e.rooms} rooms, ${e.messages} messages`, ts: e.ts }),
   ]);
+}
+
+/** Audit rows removed per statement: one cron run trims a large backlog in bounded steps. */
+const AUDIT_TRIM_BATCH = 5_000;
+
+/**
+ * Drops audit entries older than the retention period (AUDIT_RETENTION_DAYS;
+ * run by the daily cron), so the append-only log does not grow for ever.
+ * Bounded batches by the ts index, oldest first; returns how many went.
+ */
+export async function trimAuditLog(db: D1Database, retentionMs: number, now = Date.now(), maxBatches = 20): Promise<number> {
+  let removed = 0;
+  for (let i = 0; i < maxBatches; i++) {
+    const result = await db
+      .prepare("DELETE FROM audit_log WHERE seq IN (SELECT seq FROM audit_log WHERE ts < ? ORDER BY ts LIMIT ?)")
+      .bind(now - retentionMs, AUDIT_TRIM_BATCH)
+      .run();
+    const changes = result.meta.changes ?? 0;
+    removed += changes;
+    if (changes < AUDIT_TRIM_BATCH) break;
+  }
+  return removed;
 }

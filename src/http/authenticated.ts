@@ -9,6 +9,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { requireAdmin, requireUser } from "./auth";
+import { budgetRoutes } from "./budgets";
 import type { AuthedEnv } from "./context";
 import { apiApp } from "./openapi";
 import { adminRoutes } from "./routes/admin";
@@ -30,6 +31,8 @@ export function authenticatedApp(): OpenAPIHono<AuthedEnv> {
   const app = apiApp<AuthedEnv>();
   for (const prefix of PREFIXES) app.use(prefix, requireUser);
   app.use("/api/admin/*", requireUser, requireAdmin);
+  // Cross-room budgets (budgets.ts): after the guard, before every route.
+  budgetRoutes(app);
   roomRoutes(app);
   messageRoutes(app);
   syncRoutes(app);

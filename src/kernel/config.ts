@@ -86,6 +86,17 @@ const Vars = z.object({
   MESSAGE_RETENTION_DAYS: z.unknown().optional().transform((v) => (v === undefined || v === "" ? null : intVar(v, 0) || null)),
 
   USER_SEND_PER_MINUTE: int(100),
+  USER_MUTATIONS_PER_MINUTE: int(120),
+  USER_READS_PER_MINUTE: int(600),
+  ROOM_MUTATIONS_PER_MINUTE: int(120),
+  ROOM_READS_PER_MINUTE: int(600),
+  ROOM_SIGNALS_PER_MINUTE: int(600),
+  OUTBOX_MAX_PENDING: int(5_000),
+  HISTORY_PAGE_MAX_BYTES: int(MiB),
+  AUDIT_RETENTION_DAYS: z.unknown().optional().transform((v) => {
+    const days = Number(v);
+    return Number.isFinite(days) && days > 0 ? days : 365;
+  }),
   MAX_CONNECTIONS_PER_USER: int(10),
   // Days may be fractional (tests keep a log for minutes).
   SYNC_RETENTION_DAYS: z.unknown().optional().transform((v) => {
@@ -181,15 +192,31 @@ const Config = Vars.transform((v) => ({
     frameBurst: v.FRAME_BURST,
     /** Days rooms keep messages unless a room sets its own (MESSAGE_RETENTION_DAYS); null: forever. */
     defaultRetentionDays: v.MESSAGE_RETENTION_DAYS,
+    /** Per user in this room, a minute's worth (bucket size and refill): edits, deletions, moderation, roles, settings, room deletion and restore. */
+    mutationsPerMinute: v.ROOM_MUTATIONS_PER_MINUTE,
+    /** Per user in this room: history pages, members, presence, receipts, settings reads. */
+    readsPerMinute: v.ROOM_READS_PER_MINUTE,
+    /** Per user in this room: read marks and typing notices (HTTP and socket), far above their natural rate. */
+    signalsPerMinute: v.ROOM_SIGNALS_PER_MINUTE,
+    /** Outbox rows waiting for D1 beyond which the mutations that add rows are refused until it drains. */
+    outboxMaxPending: v.OUTBOX_MAX_PENDING,
+    /** A history page ends early, with its cursor, once its messages reach this many bytes of JSON. */
+    historyPageMaxBytes: v.HISTORY_PAGE_MAX_BYTES,
   },
   user: {
     /** Messages per user per minute across all rooms (bucket size and refill per minute). */
     sendPerMinute: v.USER_SEND_PER_MINUTE,
     /** Live WebSockets per user across all rooms and the inbox. */
     maxConnections: v.MAX_CONNECTIONS_PER_USER,
+    /** Cross-room mutations per user per minute: room and direct-room creation, joins, leaves, connect tickets, mutes, push subscriptions, privacy settings. */
+    mutationsPerMinute: v.USER_MUTATIONS_PER_MINUTE,
+    /** Cross-room reads per user per minute: the room list, the sync log, the privacy settings. */
+    readsPerMinute: v.USER_READS_PER_MINUTE,
   },
   /** How long each user's sync log is kept (SYNC_RETENTION_DAYS, default 180). */
   syncRetentionMs: v.SYNC_RETENTION_DAYS * DAY_MS,
+  /** How long the D1 audit log keeps an entry (AUDIT_RETENTION_DAYS, default 365), trimmed by the daily cron. */
+  auditRetentionMs: v.AUDIT_RETENTION_DAYS * DAY_MS,
   media: {
     /** Largest file accepted, in bytes (MEDIA_MAX_BYTES, default 25 MiB). */
     maxBytes: v.MEDIA_MAX_BYTES,

@@ -42,7 +42,8 @@ export type LogEvent =
   | "room_stats_failed"
   | "health_check_failed"
   | "user_limits_unavailable"
-  | "sync_log_trimmed";
+  | "sync_log_trimmed"
+  | "audit_log_trimmed";
 
 /** Keys never written, whatever their value: they could hold a credential or a user's words. */
 const FORBIDDEN = /token|ticket|secret|password|authorization|cookie|content|body|text|preview|signature|sig$/i;

@@ -146,6 +146,13 @@ export class LiveSockets {
     return n;
   }
 
+  /** Live sockets per user, in one pass: a presence list reads every member's count from it. */
+  deviceCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const entry of this.#load().values()) counts.set(entry.state.userId, (counts.get(entry.state.userId) ?? 0) + 1);
+    return counts;
+  }
+
   /**
    * Sends an ephemeral frame (presence, typing, receipts): never stored, so a
    * socket that is already `dropLag` events behind simply does not get it —

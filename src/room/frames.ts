@@ -138,6 +138,9 @@ export function handleFrame(
     if (queued) start().catch(() => undefined);
     return;
   }
+  // Read marks and typing notices beyond their natural rate meet the room's signal budget (budgets.ts).
+  const overBudget = frame.type === "typing" || frame.type === "read" ? core.budgets.take(state.userId, "signal") : null;
+  if (overBudget) return void inOrder(() => sendError(core, connection, null, overBudget));
   void inOrder(() => {
     // Read again: the socket may have gone live (or been dropped) while earlier sends were answered.
     const current = sockets.get(connection);

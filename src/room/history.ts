@@ -7,6 +7,12 @@
  * Every bound is turned into a seq bound first (`ts` never decreases with
  * `seq`, and the log finds a time in O(log n)), so a page is one range walk
  * of the events table's rowid b-tree however long the history is.
+ *
+ * A page is capped by bytes as well as by count (HISTORY_PAGE_MAX_BYTES, as
+ * JSON): rows are read in slices, and a page ends early once the next row
+ * would take it over the cap, with the cursor that continues from there, so a
+ * page of the largest messages costs the room about what it costs the reader.
+ * A page always holds at least one row, so paging always moves on.
  */
 import { decodeJson, encodeJson } from "../kernel/base64url";
 import { DEFAULT_HISTORY_LIMIT, type Message, fail, ok, type Result } from "../protocol";
@@ -66,7 +72,35 @@ function parseTime(text: string | undefined, name: string): Result<number | unde
   return Number.isNaN(ms) ? fail("invalid_request", `${name} is not a valid time`) : ok(ms);
 }
 
-export function readHistory(log: EventLog, req: HistoryRequest): Result<HistoryResult> {
+/** Rows read from SQLite at a time: a byte-capped page never reads far past its end. */
+const HISTORY_SLICE = 25;
+
+const encoder = new TextEncoder();
+const jsonBytes = (value: unknown) => encoder.encode(JSON.stringify(value)).byteLength;
+
+/**
+ * Takes rows from `next` (slices in page order; an empty slice ends them)
+ * until `limit` rows or `maxBytes` of JSON; `more` says whether a row was left.
+ * `next(last, n)`: up to `n` rows after `last` (the first slice when undefined).
+ */
+function fill<T>(next: (last: T | undefined, n: number) => T[], limit: number, maxBytes: number): { rows: T[]; more: boolean } {
+  const rows: T[] = [];
+  let bytes = 0;
+  for (;;) {
+    // One row past the limit at most: enough to tell whether there are more.
+    const want = Math.min(HISTORY_SLICE, limit - rows.length + 1);
+    const slice = next(rows[rows.length - 1], want);
+    for (const row of slice) {
+      const size = jsonBytes(row);
+      if (rows.length === limit || (rows.length > 0 && bytes + size > maxBytes)) return { rows, more: true };
+      rows.push(row);
+      bytes += size;
+    }
+    if (slice.length < want) return { rows, more: false };
+  }
+}
+
+export function readHistory(log: EventLog, req: HistoryRequest, maxBytes = Number.MAX_SAFE_INTEGER): Result<HistoryResult> {
   const head = log.head;
   const limit = req.limit ?? DEFAULT_HISTORY_LIMIT;
   const cursor = req.cursor === undefined ? null : decodeCursor(req.cursor);
@@ -74,7 +108,7 @@ export function readHistory(log: EventLog, req: HistoryRequest): Result<HistoryR
 
   if (req.afterSeq !== undefined || cursor?.a !== undefined) {
     const after = Math.max(req.afterSeq ?? 0, cursor?.a ?? 0);
-    return ok(readForward(log, after, Math.min(cursor?.u ?? head, head), limit));
+    return ok(readForward(log, after, Math.min(cursor?.u ?? head, head), limit, maxBytes));
   }
 
   const beforeTs = parseTime(req.beforeTs, "beforeTs");
@@ -93,9 +127,7 @@ export function readHistory(log: EventLog, req: HistoryRequest): Result<HistoryR
   if (from.value !== undefined) lower = Math.max(lower, log.firstSeqAtOrAfter(from.value));
   if (upper <= lower) return ok({ messages: [], nextCursor: null });
 
-  const rows = log.messagesBefore(lower, upper, limit + 1);
-  const hasMore = rows.length > limit;
-  const page = hasMore ? rows.slice(0, limit) : rows;
+  const { rows: page, more: hasMore } = fill<Message>((last, n) => log.messagesBefore(lower, last?.seq ?? upper, n), limit, maxBytes);
   page.reverse();
   const oldest = page[0];
   const nextCursor = hasMore && oldest ? encodeCursor(lower > 1 ? { b: oldest.seq, l: lower } : { b: oldest.seq }) : null;
@@ -106,10 +138,8 @@ export function readHistory(log: EventLog, req: HistoryRequest): Result<HistoryR
  * Forward pages walk every event (not only messages), so that a client filling
  * a gap also sees the edits and deletions of messages it already had.
  */
-function readForward(log: EventLog, after: number, upTo: number, limit: number): HistoryResult {
-  const events = log.after(after, limit + 1, upTo);
-  const hasMore = events.length > limit;
-  const page = hasMore ? events.slice(0, limit) : events;
+function readForward(log: EventLog, after: number, upTo: number, limit: number, maxBytes: number): HistoryResult {
+  const { rows: page, more: hasMore } = fill<RoomEvent>((last, n) => log.after(last?.seq ?? after, n, upTo), limit, maxBytes);
   const newest = page[page.length - 1];
   return {
     messages: page.flatMap((e) => (e.type === "message" ? [e.message] : [])),
@@ -121,7 +151,7 @@ function readForward(log: EventLog, after: number, upTo: number, limit: number):
 /** A member's page of history, with the head and epoch it was read at. */
 export function history(state: RoomState, userId: string, req: HistoryRequest): Result<HistoryResult & { headSeq: number; epoch: string }> {
   return state.asMember(userId, () => {
-    const page = readHistory(state.log, req);
+    const page = readHistory(state.log, req, state.limits.historyPageMaxBytes);
     return page.ok ? ok({ ...page.value, headSeq: state.log.head, epoch: state.epoch }) : page;
   });
 }

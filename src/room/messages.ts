@@ -67,7 +67,11 @@ export function commitSend(state: RoomState, userId: string, body: SendMessageBo
   return ok({ message, duplicate: false });
 }
 
-/** The sender may edit their own message; it keeps its id and seq and gains `editedTs`. */
+/**
+ * The sender may edit their own message; it keeps its id and seq and gains
+ * `editedTs`. An edit to the content it already has is answered with the
+ * message as it is, and stores and broadcasts nothing.
+ */
 export function editMessage(state: RoomState, actor: Actor, messageId: string, content: string): Result<Message> {
   const member = state.requireMember(actor.userId);
   if (!member.ok) return member;
@@ -75,6 +79,8 @@ export function editMessage(state: RoomState, actor: Actor, messageId: string, c
   if (!row || row.deleted_ts !== null) return fail("message_not_found", "no such message in this room");
   const refused = mayEdit(actor, row.actor) ?? checkContent(content, (toMessage(state.roomId, row).attachments?.length ?? 0) > 0, state.limits.maxMessageBytes);
   if (refused) return { ok: false, error: refused };
+  // The same content again changes nothing: nothing to store, index or announce.
+  if (content === row.content) return ok(state.log.message(row.seq)!);
   const ts = state.log.now();
   state.queuePurge({ messageId: row.msg_id!, sender: row.actor, content: row.content ?? "" }, "edited", ts);
   state.log.rewrite(row.seq, content, ts);

@@ -67,12 +67,16 @@ export class Presence implements AlarmJob {
     return this.flushDue(now);
   }
 
-  /** Every member's presence as `viewer` may see it. */
+  /**
+   * Every member's presence as `viewer` may see it. The sockets are counted
+   * once per call (members + sockets, not members x sockets).
+   */
   list(viewer: string): PresenceEntry[] {
     const pending = new Set(this.sql.exec<{ user_id: string }>("SELECT user_id FROM presence_pending").toArray().map((r) => r.user_id));
+    const counts = this.sockets.deviceCounts();
     return this.members.list().map((m) => {
       const hidden = m.presence_hidden === 1 && m.user_id !== viewer;
-      const devices = this.sockets.devicesOf(m.user_id);
+      const devices = counts.get(m.user_id) ?? 0;
       const online = devices > 0 || pending.has(m.user_id);
       if (hidden) return { userId: m.user_id, online: false, devices: 0, lastSeen: null };
       return {

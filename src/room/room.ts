@@ -3,6 +3,12 @@
  * members and messages. Its chat RPCs, called by the Worker after it has
  * authenticated the user; each delegates to one feature module. Media RPCs
  * are in room-media.ts; construction, sockets and the alarm in room-base.ts.
+ *
+ * Each RPC passes its budget first (budgets.ts says which lives where): the
+ * room's own per-user buckets for reads, signals and in-room mutations, and
+ * the outbox's cap for every mutation that adds outbox rows. Cross-room
+ * budgets (creation, joins, leaves, tickets) are spent by the Worker in the
+ * user's UserLimits before it calls here.
  */
 import {
   type Message,
@@ -15,6 +21,7 @@ import {
 import type { MetricsSnapshot } from "../ops/metrics";
 import { log } from "../ops/log";
 import * as erasure from "./erasure";
+import { type RoomBudget, unless } from "./budgets";
 import { type HistoryRequest, history } from "./history";
 import * as lifecycle from "./lifecycle";
 import * as membership from "./membership";
@@ -26,6 +33,20 @@ import { RoomMedia } from "./room-media";
 import { summarise } from "./summary";
 
 export class Room extends RoomMedia {
+  /** A token of `budget` for the user, then `then`; or the refusal. */
+  #spend<T>(userId: string, budget: RoomBudget, then: () => Result<T>): Result<T> {
+    return unless(this.core.budgets.take(userId, budget), then);
+  }
+
+  /** A mutation that adds outbox rows: refused while the outbox is over its cap. */
+  #feedsOutbox<T>(then: () => Result<T>): Result<T> {
+    return unless(this.core.budgets.outboxFull(this.core.outbox), then);
+  }
+
+  /** An in-room mutation: the user's budget here, then the outbox's cap. */
+  #mutate<T>(userId: string, then: () => Result<T>): Result<T> {
+    return this.#spend(userId, "mutation", () => this.#feedsOutbox(then));
+  }
 
   /** Health checks (src/ops/health.ts): proves a room object can be reached and answers. */
   ping(): "pong" {
@@ -38,38 +59,40 @@ export class Room extends RoomMedia {
   }
 
   settings(userId: string) {
-    return retention.settings(this.core, userId);
+    return this.#spend(userId, "read", () => retention.settings(this.core, userId));
   }
 
   setRetention(actor: Actor, retentionDays: number | null) {
-    return retention.setRetention(this.core, actor, retentionDays);
+    return this.#mutate(actor.userId, () => retention.setRetention(this.core, actor, retentionDays));
   }
 
   create(userId: string, privacy?: PrivacySettings) {
-    return membership.create(this.core, userId, privacy);
+    return this.#feedsOutbox(() => membership.create(this.core, userId, privacy));
   }
 
   openDirect(userId: string, otherId: string, privacy?: Record<string, PrivacySettings>) {
-    return membership.openDirect(this.core, userId, otherId, privacy);
+    return this.#feedsOutbox(() => membership.openDirect(this.core, userId, otherId, privacy));
   }
 
   join(userId: string, privacy?: PrivacySettings) {
-    return membership.join(this.core, userId, privacy);
+    return this.#feedsOutbox(() => membership.join(this.core, userId, privacy));
   }
 
   leave(userId: string) {
-    return membership.leave(this.core, userId);
+    return this.#feedsOutbox(() => membership.leave(this.core, userId));
   }
 
   presenceList(userId: string) {
-    return this.core.asMember(userId, () => ok({ roomId: this.core.roomId, presence: this.presence.list(userId) }));
+    return this.#spend(userId, "read", () => this.core.asMember(userId, () => ok({ roomId: this.core.roomId, presence: this.presence.list(userId) })));
   }
 
   receiptList(userId: string) {
-    return this.core.asMember(userId, () => ok({ roomId: this.core.roomId, receipts: this.receipts.list(userId) }));
+    return this.#spend(userId, "read", () => this.core.asMember(userId, () => ok({ roomId: this.core.roomId, receipts: this.receipts.list(userId) })));
   }
 
   markRead(userId: string, seq: number, privacy?: PrivacySettings): Result<{ roomId: string; seq: number }> {
+    const refused = this.core.budgets.take(userId, "signal");
+    if (refused) return { ok: false, error: refused };
     this.applyPrivacy(userId, privacy);
     const error = this.receipts.mark(userId, seq);
     if (error) return { ok: false, error };
@@ -87,7 +110,7 @@ export class Room extends RoomMedia {
   }
 
   typing(userId: string): Result<{ roomId: string }> {
-    const error = this.parts.typing.notice(userId);
+    const error = this.core.budgets.take(userId, "signal") ?? this.parts.typing.notice(userId);
     return error ? { ok: false, error } : ok({ roomId: this.core.roomId });
   }
 
@@ -110,15 +133,15 @@ export class Room extends RoomMedia {
   }
 
   history(userId: string, req: HistoryRequest) {
-    return history(this.core, userId, req);
+    return this.#spend(userId, "read", () => history(this.core, userId, req));
   }
 
   editMessage(actor: Actor, messageId: string, content: string) {
-    return messages.editMessage(this.core, actor, messageId, content);
+    return this.#mutate(actor.userId, () => messages.editMessage(this.core, actor, messageId, content));
   }
 
   deleteMessage(actor: Actor, messageId: string): Result<Message> {
-    const result = messages.deleteMessage(this.core, actor, messageId);
+    const result = this.#mutate(actor.userId, () => messages.deleteMessage(this.core, actor, messageId));
     if (!result.ok) return result;
     if (result.value.newly) {
       this.metrics.count("deletions", "message");
@@ -128,7 +151,7 @@ export class Room extends RoomMedia {
   }
 
   deleteRoom(actor: Actor) {
-    const result = lifecycle.deleteRoom(this.core, actor);
+    const result = this.#mutate(actor.userId, () => lifecycle.deleteRoom(this.core, actor));
     if (result.ok) {
       this.metrics.count("deletions", "room");
       log("info", "deletion", { room: this.core.roomId, kind: "room", by: actor.userId, admin: actor.admin === true });
@@ -137,15 +160,15 @@ export class Room extends RoomMedia {
   }
 
   restoreRoom(actor: Actor) {
-    return lifecycle.restoreRoom(this.core, actor);
+    return this.#mutate(actor.userId, () => lifecycle.restoreRoom(this.core, actor));
   }
 
   moderate(actor: Actor, userId: string, action: ModerationAction) {
-    return moderate(this.core, actor, userId, action);
+    return this.#mutate(actor.userId, () => moderate(this.core, actor, userId, action));
   }
 
   setRole(actor: Actor, userId: string, role: "admin" | "member") {
-    return membership.setRole(this.core, actor, userId, role);
+    return this.#mutate(actor.userId, () => membership.setRole(this.core, actor, userId, role));
   }
 
   /** A user hold was released: look at held content again now rather than on the hourly recheck. */
@@ -166,11 +189,13 @@ export class Room extends RoomMedia {
   }
 
   activeUsers(userId: string) {
-    return this.core.asMember(userId, () => ok({ roomId: this.core.roomId, users: this.core.members.list().map((m) => m.user_id) }));
+    return this.#spend(userId, "read", () =>
+      this.core.asMember(userId, () => ok({ roomId: this.core.roomId, users: this.core.members.list().map((m) => m.user_id) })),
+    );
   }
 
   members(userId: string) {
-    return this.core.asMember(userId, () => ok({ roomId: this.core.roomId, members: membership.memberList(this.core) }));
+    return this.#spend(userId, "read", () => this.core.asMember(userId, () => ok({ roomId: this.core.roomId, members: membership.memberList(this.core) })));
   }
 
   /** `tokenExp`: when the caller's token expires (ms); the socket will not outlive it. */

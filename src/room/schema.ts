@@ -129,6 +129,10 @@ const upgrades: string[] = [
   `
   ALTER TABLE outbox ADD COLUMN queued_ts INTEGER;
   `,
+  // 7: minting a ticket deletes the expired ones: by this index, not a scan of the table.
+  `
+  CREATE INDEX tickets_expiry ON tickets (expires_ts);
+  `,
 ];
 
 export function migrate(sql: SqlStorage): void {

@@ -10,6 +10,7 @@ import type { RoomLimits } from "../kernel/config";
 import type { Clock } from "../kernel/clock";
 import { TokenBuckets } from "../kernel/token-bucket";
 import { clearTickets, consumeTicket, issueTicket } from "../kernel/tickets";
+import { RoomBudgets } from "./budgets";
 import { EventLog } from "./event-log";
 import { MediaRecords } from "./media";
 import { Members } from "./members";
@@ -56,6 +57,8 @@ export class RoomState {
   readonly index: IndexProjection;
   /** The per-user send bucket in this room; tests replace it to lower the limits. */
   sendBuckets: TokenBuckets;
+  /** Every other per-user budget in this room (budgets.ts); tests replace it to lower the limits. */
+  budgets: RoomBudgets;
 
   constructor(
     sql: SqlStorage,
@@ -76,6 +79,7 @@ export class RoomState {
     this.tickets = new RoomTickets(sql);
     this.index = new IndexProjection(roomId, limits, clock, this.outbox, this.meta, this.members, this.log, wake);
     this.sendBuckets = new TokenBuckets({ perSecond: limits.sendPerSecond, burst: limits.sendBurst });
+    this.budgets = new RoomBudgets(limits, clock);
   }
 
   get epoch(): string {

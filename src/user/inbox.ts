@@ -39,6 +39,8 @@ interface RoomRow extends Record<string, SqlStorageValue> {
 
 const schema = `
   CREATE TABLE IF NOT EXISTS tickets (ticket TEXT PRIMARY KEY, user_id TEXT NOT NULL, expires_ts INTEGER NOT NULL, token_exp INTEGER);
+  -- Minting a ticket deletes the expired ones (src/kernel/tickets.ts): by this index, not a scan.
+  CREATE INDEX IF NOT EXISTS tickets_expiry ON tickets (expires_ts);
   -- The latest state of each room of the user; body is the InboxRoom as JSON.
   CREATE TABLE IF NOT EXISTS rooms (room_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, state TEXT NOT NULL, body TEXT NOT NULL);
 `;

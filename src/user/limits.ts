@@ -9,6 +9,14 @@
  *   the room on every send after the room's own bucket has passed it.
  * - Live WebSockets across all rooms and the inbox (MAX_CONNECTIONS_PER_USER):
  *   leases, one per socket, taken before the upgrade and given back on close.
+ * - Cross-room budgets, token buckets asked by the Worker before it acts
+ *   (src/http/budgets.ts): `mutation` (USER_MUTATIONS_PER_MINUTE) for room and
+ *   direct-room creation, joins, leaves, connect tickets, mutes, push
+ *   subscriptions and privacy settings; `read` (USER_READS_PER_MINUTE) for the
+ *   room list, the sync log and the privacy settings. These are the user's
+ *   actions that no one room serialises (a join reaches a room the user is not
+ *   in yet; a room list asks every room); in-room budgets live in each room
+ *   (src/room/budgets.ts).
  */
 import { DurableObject } from "cloudflare:workers";
 import { type UserLimitsConfig, configOf } from "../kernel/config";
@@ -27,6 +35,9 @@ export const LEASE_GRACE_MS = 10_000;
 export type QuotaDecision = { ok: true; used: number } | { ok: false; retryAfter: number; used: number };
 
 export type { UserLimitsConfig };
+
+/** The cross-room budgets besides sends. */
+export type UserBudget = "mutation" | "read";
 
 /** What can tell which of the user's sockets it really holds: a room, or the user's inbox. */
 export interface SocketHolder {
@@ -64,6 +75,8 @@ export class UserLimits extends DurableObject<Env> {
    * eviction forgets is a bucket that was full anyway.
    */
   sendBucket: TokenBuckets;
+  /** The cross-room budgets, in memory like the send bucket; tests replace them to lower the limits. */
+  budgets: Record<UserBudget, TokenBuckets>;
 
   /**
    * Where this object reads the time. A test swaps it inside
@@ -85,6 +98,7 @@ export class UserLimits extends DurableObject<Env> {
     // This object's own copy: the parsed configuration is shared by every object of the isolate.
     this.config = { ...configOf(env).user };
     this.sendBucket = TokenBuckets.perMinute(this.config.sendPerMinute);
+    this.budgets = { mutation: TokenBuckets.perMinute(this.config.mutationsPerMinute), read: TokenBuckets.perMinute(this.config.readsPerMinute) };
     ctx.storage.sql.exec(`
       CREATE TABLE IF NOT EXISTS upload_bytes (minute INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS connections (id TEXT PRIMARY KEY, kind TEXT NOT NULL, target TEXT NOT NULL, user_id TEXT NOT NULL, since INTEGER NOT NULL);
@@ -125,6 +139,11 @@ export class UserLimits extends DurableObject<Env> {
   takeSends(n: number): Verdict[] {
     const now = this.#time.now();
     return Array.from({ length: Math.max(0, Math.min(Math.floor(n), MAX_SENDS_PER_CALL)) }, () => this.sendBucket.take("send", now));
+  }
+
+  /** Takes one token of a cross-room budget (the Worker, before a mutation or read that no room counts). */
+  take(budget: UserBudget): Verdict {
+    return this.budgets[budget === "read" ? "read" : "mutation"].take(budget, this.#time.now());
   }
 
   /**

@@ -55,6 +55,12 @@ const TEST_VARS: Record<string, string> = {
   SEND_BURST: "10000",
   USER_SEND_PER_MINUTE: "1000000",
   MAX_CONNECTIONS_PER_USER: "1000",
+  // And every other per-user budget (src/room/budgets.ts, src/http/budgets.ts): tests mint tickets, join and read fast.
+  USER_MUTATIONS_PER_MINUTE: "1000000",
+  USER_READS_PER_MINUTE: "1000000",
+  ROOM_MUTATIONS_PER_MINUTE: "1000000",
+  ROOM_READS_PER_MINUTE: "1000000",
+  ROOM_SIGNALS_PER_MINUTE: "1000000",
   UPGRADE_RATE_LIMIT: "off",
 };
 
