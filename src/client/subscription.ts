@@ -238,6 +238,8 @@ export class Subscription {
         this.#typing.stopped(event.message.sender);
         return this.handlers.onMessage?.(event.message);
       case "message_edited":
+        // A replay's earlier edit of a message: a later event brings its state.
+        if (event.supersededBy !== undefined) return;
         return this.handlers.onMessageEdited?.(event.message);
       case "message_deleted":
         return this.handlers.onMessageDeleted?.({

@@ -72,6 +72,7 @@ const Vars = z.object({
 
   MAX_MESSAGE_BYTES: int(16 * 1024),
   REPLAY_CAP: int(5_000),
+  REPLAY_MAX_BYTES: int(4 * MiB),
   SLOW_CONSUMER_LAG: int(2_000),
   HEARTBEAT_TIMEOUT_MS: int(75_000),
   ROOM_UNDO_WINDOW_MS: int(10 * 60_000),
@@ -171,6 +172,12 @@ const Config = Vars.transform((v) => ({
     maxMessageBytes: v.MAX_MESSAGE_BYTES,
     /** Resumes further behind than this many events get `resync` instead of a replay. */
     replayCap: v.REPLAY_CAP,
+    /**
+     * A replay stops before it sends more than this many bytes, and the socket
+     * gets `resync` from where it stopped: one `hello` cannot make the room send
+     * what hundreds of large edited messages weigh.
+     */
+    replayMaxBytes: v.REPLAY_MAX_BYTES,
     /** A socket this many events behind its last `progress` is cut off as too slow. */
     lagCap: v.SLOW_CONSUMER_LAG,
     /** A socket silent (no frame, no heartbeat) for this long is presumed dead and closed. */

@@ -54,7 +54,19 @@ export const RoomEvent = z.discriminatedUnion("type", [
   }),
   z.object({ type: z.literal("member_left"), seq: z.number().int(), ts: Timestamp, userId: UserId }),
   /** The message now reads as `message` (same id and seq, new content, editedTs). */
-  z.object({ type: z.literal("message_edited"), seq: z.number().int(), ts: Timestamp, message: Message }),
+  z.object({
+    type: z.literal("message_edited"),
+    seq: z.number().int(),
+    ts: Timestamp,
+    message: Message,
+    /**
+     * Replays only: a later edit of the same message in this replay, at this
+     * seq, carries its state, so this one carries none (`message.content` is
+     * empty, `editedTs` is this edit's time). A replay sends each edited
+     * message's content once, however often it was edited.
+     */
+    supersededBy: z.number().int().optional(),
+  }),
   /** The message at `messageSeq` became a tombstone. */
   z.object({
     type: z.literal("message_deleted"),

@@ -13,7 +13,8 @@
  * Owner of the `events` table: every statement on it is here (appends, the
  * reads of replay, history and summaries, and the rewrites of edits,
  * deletions, erasure, retention and purge), which is why this module is over
- * 300 lines; the row codecs are in event-rows.ts.
+ * 300 lines; the row codecs are in event-rows.ts, and replay.ts turns the
+ * replay's rows into frames.
  */
 import type { Attachment, LastMessage, Message, Role, RoomEvent } from "../protocol";
 import type { Clock } from "../kernel/clock";
@@ -175,10 +176,34 @@ export class EventLog {
 
   /** Events with seq in (after, after + limit], oldest first. */
   after(after: number, limit: number, upTo = Number.MAX_SAFE_INTEGER): RoomEvent[] {
-    return this.sql
-      .exec<EventRow>("SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", after, upTo, limit)
-      .toArray()
-      .map((row) => this.toEvent(row));
+    return this.rowsAfter(after, limit, upTo).map((row) => this.toEvent(row));
+  }
+
+  /** The rows of `after`, not yet read as events: a replay reads edits its own way (replay.ts). */
+  rowsAfter(after: number, limit: number, upTo: number): EventRow[] {
+    return this.sql.exec<EventRow>("SELECT * FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?", after, upTo, limit).toArray();
+  }
+
+  /** Each message edited in (after, upTo] (its seq), with the seq of its last edit there. */
+  lastEditsBetween(after: number, upTo: number): Map<number, number> {
+    const rows = this.sql.exec<{ message: number; last: number }>(
+      "SELECT json_extract(data, '$.messageSeq') AS message, max(seq) AS last FROM events WHERE seq > ? AND seq <= ? AND type = 'message_edited' GROUP BY message",
+      after,
+      upTo,
+    );
+    return new Map(rows.toArray().map((row) => [Number(row.message), row.last]));
+  }
+
+  /**
+   * A message's id, sender and time without its content. The columns before
+   * `content` only: a long content spills into overflow pages, which SQLite
+   * reads only for the columns asked for at or after it.
+   */
+  messageRef(seq: number): { id: string; sender: string; ts: number } | null {
+    const row = this.sql
+      .exec<{ msg_id: string; actor: string; ts: number }>("SELECT msg_id, actor, ts FROM events WHERE seq = ? AND type = 'message'", seq)
+      .toArray()[0];
+    return row ? { id: row.msg_id, sender: row.actor, ts: row.ts } : null;
   }
 
   toEvent(row: EventRow): RoomEvent {

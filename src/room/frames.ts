@@ -3,20 +3,18 @@
  * before it is parsed and validated with zod before it is used; a bad frame
  * gets an error frame naming its request, and never throws into the room.
  */
-import { ClientFrame, CloseCodes, type ErrorBody, PROTOCOL_VERSION, type Position, type ServerFrame } from "../protocol";
+import { ClientFrame, CloseCodes, type ErrorBody, PROTOCOL_VERSION, type Position } from "../protocol";
 import type { Metrics } from "../ops/metrics";
 import { errorText, log } from "../ops/log";
 import type { FrameQueues } from "./frame-queue";
-import { type LiveSockets, type RoomConnection, closeQuietly, send, sendRaw } from "./connections";
+import { type LiveSockets, type RoomConnection, closeQuietly, send } from "./connections";
 import { forwardCursor, latestCursor } from "./history";
 import type { Presence } from "./presence";
 import type { Receipts } from "./receipts";
+import { replay } from "./replay";
 import type { SendPath } from "./sending";
 import type { RoomState } from "./state";
 import type { Typing } from "./typing";
-
-/** Replays are sent in slices so one resume does not hold a huge array in memory. */
-const REPLAY_SLICE = 500;
 
 export function maxFrameBytes(state: RoomState): number {
   // Content may need 6 bytes per UTF-8 byte once JSON-escaped (\u00XX), plus the envelope.
@@ -147,6 +145,8 @@ export function handleFrame(
     if (!current) return;
     switch (frame.type) {
       case "hello":
+        // A second hello would replay again: 10 of them made one socket cost the room 386 MB.
+        if (current.live) return sendError(core, connection, null, { code: "invalid_request", message: "this socket is live already; resume on a new socket" });
         hello(ctx, connection, current.userId, frame.protocol, frame.after);
         if (sockets.get(connection)?.live) ctx.presence.connected(current.userId);
         return;
@@ -169,14 +169,15 @@ export function handleFrame(
 
 /**
  * Brings a socket up to date and makes it live. Replay and the switch to live
- * happen in one synchronous step, so no event can fall between them.
+ * happen in one synchronous step, so no event can fall between them. Once
+ * per socket: a replay is the costliest thing a frame can ask of the room.
  */
 function hello(ctx: FrameContext, connection: RoomConnection, userId: string, protocol: number, after: Position | undefined): void {
   const { state: core, sockets } = ctx;
-  const resumed = (outcome: ResumeOutcome, replayed: number) => {
+  const resumed = (outcome: ResumeOutcome, replayed: number, bytes = 0) => {
     ctx.metrics.count("resumes", outcome);
     if (outcome === "replayed") ctx.metrics.observe("replay_events", replayed);
-    log("info", "resume", { room: core.roomId, conn: connection.id, outcome, replayed });
+    log("info", "resume", { room: core.roomId, conn: connection.id, outcome, replayed, bytes });
   };
   if (protocol !== PROTOCOL_VERSION) {
     sendError(core, connection, null, { code: "invalid_request", message: `protocol ${protocol} is not supported; use ${PROTOCOL_VERSION}` });
@@ -190,30 +191,24 @@ function hello(ctx: FrameContext, connection: RoomConnection, userId: string, pr
   }
   const head = core.log.head;
   const epoch = core.epoch;
+  const tooFarBehind = (from: number) => {
+    // The client pages history instead, which shows trimmed messages as tombstones.
+    send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor: forwardCursor(from, head) });
+  };
   if (after) {
     const behind = head - after.seq;
     if (after.epoch !== epoch || behind < 0) {
       send(connection, { type: "resync", roomId: core.roomId, reason: "epoch_changed", epoch, seq: head, historyCursor: latestCursor(head) });
       resumed("epoch_changed", 0);
     } else if (behind > core.limits.replayCap || after.seq < core.trimmedThrough) {
-      // Too long a replay, or one reaching into history that retention trimmed (whose
-      // events are gone): the client pages history instead, which shows trimmed messages as tombstones.
-      const historyCursor = forwardCursor(after.seq, head);
-      send(connection, { type: "resync", roomId: core.roomId, reason: "too_far_behind", epoch, seq: head, historyCursor });
+      // Too long a replay, or one reaching into history that retention trimmed (whose events are gone).
+      tooFarBehind(after.seq);
       resumed("too_far_behind", 0);
     } else {
-      let from = after.seq;
-      let replayed = 0;
-      while (from < head) {
-        const events = core.log.after(from, REPLAY_SLICE);
-        if (events.length === 0) break;
-        for (const event of events) {
-          sendRaw(connection, JSON.stringify({ type: "event", roomId: core.roomId, epoch, seq: event.seq, event } satisfies ServerFrame));
-        }
-        replayed += events.length;
-        from = events[events.length - 1]!.seq;
-      }
-      resumed("replayed", replayed);
+      const done = replay(core.log, { roomId: core.roomId, epoch, connection }, after.seq, head, core.limits.replayMaxBytes);
+      // Too many bytes: the rest comes from history, from the last event sent.
+      if (done.capped) tooFarBehind(done.through);
+      resumed(done.capped ? "too_far_behind" : "replayed", done.events, done.bytes);
     }
   }
   // What was replayed counts as received: the lag cap applies from here on.

@@ -1,9 +1,10 @@
 /**
  * Who belongs to the room, and who may not come back. Membership decides
  * every access in the room. Owner of `members` (roles, join order, privacy,
- * read positions, last seen) and `bans`.
+ * read positions, last seen) and `bans` (who placed each, and with what rank).
  */
 import type { PrivacySettings, Role } from "../protocol";
+import type { BanRank } from "./policy";
 
 export interface MemberRow extends Record<string, SqlStorageValue> {
   user_id: string;
@@ -116,8 +117,22 @@ export class Members {
     return this.sql.exec("SELECT 1 FROM bans WHERE user_id = ?", userId).toArray().length > 0;
   }
 
-  ban(userId: string, by: string, ts: number): void {
-    this.sql.exec("INSERT INTO bans (user_id, banned_by, banned_ts) VALUES (?, ?, ?) ON CONFLICT (user_id) DO NOTHING", userId, by, ts);
+  /** The ban on `userId`, if any: who placed it, and with what rank (policy.ts decides what that allows). */
+  banOf(userId: string): { bannedBy: string; rank: BanRank } | null {
+    const row = this.sql.exec<{ banned_by: string; banned_by_rank: string }>("SELECT banned_by, banned_by_rank FROM bans WHERE user_id = ?", userId).toArray()[0];
+    return row ? { bannedBy: row.banned_by, rank: row.banned_by_rank as BanRank } : null;
+  }
+
+  /** Places the ban, or replaces the one there (the caller decides when: moderation.ts). */
+  ban(userId: string, by: string, rank: BanRank, ts: number): void {
+    this.sql.exec(
+      `INSERT INTO bans (user_id, banned_by, banned_by_rank, banned_ts) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET banned_by = excluded.banned_by, banned_by_rank = excluded.banned_by_rank, banned_ts = excluded.banned_ts`,
+      userId,
+      by,
+      rank,
+      ts,
+    );
   }
 
   unban(userId: string): void {

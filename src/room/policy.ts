@@ -69,6 +69,35 @@ export function mayModerate(actor: Actor, role: Role | null, kind: RoomKind, tar
   return refuse("forbidden", "only owners and admins may moderate, and admins only plain members");
 }
 
+/**
+ * The rank a ban is placed with, kept with the ban: only an equal or higher
+ * rank lifts it, so an admin cannot undo what an owner decided, even after
+ * the owner left. Deployment admins rank above every role of the room.
+ */
+export type BanRank = "admin" | "owner" | "deployment";
+
+const RANKS = { member: 0, admin: 1, owner: 2, deployment: 3 } as const;
+
+const rankOf = (actor: Actor, role: Role | null): keyof typeof RANKS => (actor.admin === true ? "deployment" : (role ?? "member"));
+
+/** The rank of a ban the actor places (mayModerate has let them). */
+export function banRank(actor: Actor, role: Role | null): BanRank {
+  const rank = rankOf(actor, role);
+  return rank === "member" ? "admin" : rank;
+}
+
+/** Whether a ban placed again with `rank` replaces one with `current`: only to raise it. */
+export function outranks(rank: BanRank, current: BanRank): boolean {
+  return RANKS[rank] > RANKS[current];
+}
+
+/** A ban is lifted by its own rank or a higher one. */
+export function mayUnban(actor: Actor, role: Role | null, bannedWith: BanRank): ErrorBody | null {
+  if (RANKS[rankOf(actor, role)] >= RANKS[bannedWith]) return null;
+  const who = bannedWith === "deployment" ? "a deployment admin" : `an ${bannedWith}`;
+  return refuse("forbidden", `this ban was placed by ${who}; only ${who} or higher may lift it`);
+}
+
 /** Owners and deployment admins change roles; nobody changes the owner's. */
 export function maySetRole(actor: Actor, role: Role | null, targetRole: Role): ErrorBody | null {
   if (actor.admin !== true && role !== "owner") return refuse("forbidden", "only owners may change roles");

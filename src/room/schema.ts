@@ -133,6 +133,15 @@ const upgrades: string[] = [
   `
   CREATE INDEX tickets_expiry ON tickets (expires_ts);
   `,
+  // 8: the rank a ban was placed with ('owner', 'admin', or 'deployment' for a deployment admin):
+  // only an equal or higher rank lifts it, whatever became of the banner since.
+  // Bans from before: a banner still in the room keeps their role (an admin since demoted
+  // banned as an admin); one who is gone counts as an owner, so no admin lifts their ban.
+  `
+  ALTER TABLE bans ADD COLUMN banned_by_rank TEXT NOT NULL DEFAULT 'owner';
+  UPDATE bans SET banned_by_rank = 'admin'
+    WHERE banned_by IN (SELECT user_id FROM members WHERE role <> 'owner');
+  `,
 ];
 
 export function migrate(sql: SqlStorage): void {

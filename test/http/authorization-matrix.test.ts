@@ -552,16 +552,27 @@ const ROWS: Row[] = [
     expect: { ...membersOnly(FB), owner: "400 invalid_request", admin: "200" },
   },
   {
+    // Admins cannot ban an owner (issue 15): like a kick of the owner.
+    op: "ban the owner",
+    route: "POST /api/rooms/{roomId}/members/{userId}/ban",
+    room: "perActor",
+    request: (c) => ({ method: "POST", path: `${r(c)}/members/${IDS.owner}/ban` }),
+    expect: { ...membersOnly(FB), owner: "400 invalid_request", admin: "200" },
+  },
+  {
     op: "ban a plain member",
     route: "POST /api/rooms/{roomId}/members/{userId}/ban",
     request: (c) => ({ method: "POST", path: `${r(c)}/members/${IDS.bystander}/ban` }),
     expect: { ...membersOnly("200"), member: FB, admin: "200" },
   },
   {
+    // The owner placed the ban: only an equal or higher rank lifts it (issue 15), so not a room
+    // admin. Per actor: one actor's unban would change what the next one finds.
     op: "unban the banned user",
     route: "POST /api/rooms/{roomId}/members/{userId}/unban",
+    room: "perActor",
     request: (c) => ({ method: "POST", path: `${r(c)}/members/${IDS.banned}/unban` }),
-    expect: { ...membersOnly("200"), member: FB, admin: "200" },
+    expect: { ...membersOnly("200"), roomAdmin: FB, member: FB, admin: "200" },
   },
   {
     op: "make a plain member a room admin",
