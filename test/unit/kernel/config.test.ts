@@ -6,7 +6,7 @@ describe("configOf", () => {
     const config = configOf({});
     expect(config.room.replayCap).toBe(5_000);
     expect(config.room.defaultRetentionDays).toBeNull();
-    expect(config.user).toEqual({ sendPerMinute: 100, maxConnections: 10 });
+    expect(config.user).toEqual({ sendPerMinute: 100, maxConnections: 10, mutationsPerMinute: 120, readsPerMinute: 600 });
     expect(config.media.maxBytes).toBe(25 * MiB);
     expect(config.media.allowedTypes).toEqual(DEFAULT_ALLOWED_TYPES);
     expect(config.auth).toMatchObject({ algorithm: "HS256", adminClaim: "admin", devAuth: false, secret: undefined });
