@@ -208,11 +208,22 @@ export class EventLog {
       .map((row) => ({ seq: row.seq, messageId: row.msg_id, sender, content: row.content ?? "" }));
   }
 
-  /** A deleted room's purge: every event goes, except the messages of `keepSenders` (held users). */
-  purge(keepSenders: string[]): void {
-    const keep = keepSenders.length ? ` AND actor NOT IN (${keepSenders.map(() => "?").join(",")})` : "";
-    this.sql.exec(`DELETE FROM events WHERE type = 'message'${keep}`, ...keepSenders);
+  /**
+   * A deleted room's purge: every event goes, except the messages of
+   * `keepSenders` (held users). They are bound as one JSON array: a statement
+   * takes at most 100 parameters, and the held may be more.
+   */
+  purge(keepSenders: readonly string[]): void {
+    this.sql.exec("DELETE FROM events WHERE type = 'message' AND actor NOT IN (SELECT value FROM json_each(?))", JSON.stringify(keepSenders));
     this.sql.exec(`DELETE FROM events WHERE type <> 'message'`);
+  }
+
+  /** Everyone with a message stored here, tombstones included (whom a purge must ask about holds). */
+  messageSenders(): string[] {
+    return this.sql
+      .exec<{ actor: string }>("SELECT DISTINCT actor FROM events WHERE type = 'message'")
+      .toArray()
+      .map((row) => row.actor);
   }
 
   // ---- Retention ---------------------------------------------------------------
