@@ -197,12 +197,13 @@ export class EventLog {
     this.sql.exec("UPDATE events SET content = NULL, data = NULL, deleted_ts = ?, deleted_by = ? WHERE seq = ?", deletedTs, deletedBy, seq);
   }
 
-  /** The sender's messages that are not tombstones yet (an erasure). */
-  liveMessagesOf(sender: string): MessageContent[] {
+  /** Up to `limit` of the sender's messages that are not tombstones yet, oldest first (an erasure). */
+  liveMessagesOf(sender: string, limit = -1): MessageContent[] {
     return this.sql
       .exec<{ seq: number; msg_id: string; content: string | null }>(
-        "SELECT seq, msg_id, content FROM events WHERE type = 'message' AND actor = ? AND deleted_ts IS NULL",
+        "SELECT seq, msg_id, content FROM events WHERE type = 'message' AND actor = ? AND deleted_ts IS NULL ORDER BY seq LIMIT ?",
         sender,
+        limit,
       )
       .toArray()
       .map((row) => ({ seq: row.seq, messageId: row.msg_id, sender, content: row.content ?? "" }));
@@ -224,6 +225,20 @@ export class EventLog {
       .exec<{ actor: string }>("SELECT DISTINCT actor FROM events WHERE type = 'message'")
       .toArray()
       .map((row) => row.actor);
+  }
+
+  /**
+   * An erasure: every event but messages (which keep their sender, as
+   * tombstones) names `pseudonym` instead of the user, as actor or in its data.
+   */
+  renameActor(userId: string, pseudonym: string): void {
+    this.sql.exec("UPDATE events SET actor = ? WHERE actor = ? AND type <> 'message'", pseudonym, userId);
+    this.sql.exec(
+      "UPDATE events SET data = replace(data, ?, ?) WHERE type <> 'message' AND instr(data, ?) > 0",
+      JSON.stringify(userId),
+      JSON.stringify(pseudonym),
+      JSON.stringify(userId),
+    );
   }
 
   // ---- Retention ---------------------------------------------------------------
