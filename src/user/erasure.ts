@@ -148,8 +148,18 @@ export class Erasure {
     return this.nextStepAt();
   }
 
+  /** The step under way: a POST and the alarm never run two at once (a room would be counted twice). */
+  #inFlight: Promise<void> | null = null;
+
   /** One bounded step; each commits what it did before the next begins. */
-  async step(): Promise<void> {
+  step(): Promise<void> {
+    this.#inFlight ??= this.#step().finally(() => {
+      this.#inFlight = null;
+    });
+    return this.#inFlight;
+  }
+
+  async #step(): Promise<void> {
     const row = this.#row();
     if (!row) return;
     if (row.step === "rooms") await this.#roomsStep(row);
@@ -180,8 +190,9 @@ export class Erasure {
         const result = await env.ROOMS.getByName(roomId).eraseUser(row.admin, userId, options);
         this.sql.exec("UPDATE erasure SET messages = messages + ?", result.messages);
         if (!result.done) return;
-        this.sql.exec("DELETE FROM erasure_rooms WHERE room_id = ?", roomId);
-        this.sql.exec("UPDATE erasure SET rooms_done = rooms_done + 1");
+        if (this.sql.exec("DELETE FROM erasure_rooms WHERE room_id = ?", roomId).rowsWritten > 0) {
+          this.sql.exec("UPDATE erasure SET rooms_done = rooms_done + 1");
+        }
       }),
     );
   }
@@ -189,8 +200,7 @@ export class Erasure {
   /** Rooms not seen before join the list still to do (a room done once is not redone). */
   #addRooms(roomIds: string[]): void {
     for (const roomId of roomIds) {
-      if (this.sql.exec("SELECT 1 FROM erasure_seen WHERE room_id = ?", roomId).toArray().length > 0) continue;
-      this.sql.exec("INSERT INTO erasure_seen (room_id) VALUES (?)", roomId);
+      if (this.sql.exec("INSERT INTO erasure_seen (room_id) VALUES (?) ON CONFLICT DO NOTHING", roomId).rowsWritten === 0) continue;
       this.sql.exec("INSERT INTO erasure_rooms (room_id) VALUES (?)", roomId);
       this.sql.exec("UPDATE erasure SET rooms_total = rooms_total + 1");
     }
