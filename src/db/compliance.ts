@@ -1,4 +1,6 @@
 /** Legal holds and the audit log in D1 (kept for AUDIT_RETENTION_DAYS). Holds are placed here first; rooms are then told. */
+import { mutesErasure, subscriptionsErasure } from "./push";
+import { privacyErasure } from "./settings";
 import { syncLogErasure } from "./sync";
 
 export interface Hold {
@@ -104,10 +106,29 @@ export async function readAudit(db: D1Database, opts: { after: number; limit: nu
   };
 }
 
-/** An erased user's sync log goes, and the audit log says so, in one batch. */
-export async function recordErasure(db: D1Database, e: { admin: string; userId: string; rooms: number; messages: number; ts: number }): Promise<void> {
+/**
+ * The D1 part of an erasure, once every room is done, as one batch (so it is
+ * all or nothing, and safe to repeat): the user's sync log, push
+ * subscriptions, mutes, privacy settings and index rows go; audit rows that
+ * name them as actor or target name `pseudonym` instead (the audit log is
+ * otherwise append-only), all but the erasure's own entry, which is written
+ * here and is the one record left that the user was erased. Legal holds on
+ * the user (and their hold_placed entries, target `user:<id>`) stay: they are
+ * the legal obligation that outlives the erasure.
+ */
+export async function eraseAccount(
+  db: D1Database,
+  e: { admin: string; userId: string; pseudonym: string; rooms: number; messages: number; ts: number },
+): Promise<void> {
   await db.batch([
     syncLogErasure(db, e.userId),
+    subscriptionsErasure(db, e.userId),
+    mutesErasure(db, e.userId),
+    privacyErasure(db, e.userId),
+    db.prepare("DELETE FROM memberships WHERE user_id = ?").bind(e.userId),
+    db.prepare("DELETE FROM participation WHERE user_id = ?").bind(e.userId),
+    db.prepare("UPDATE audit_log SET actor = ? WHERE actor = ? AND action <> 'user_erased'").bind(e.pseudonym, e.userId),
+    db.prepare("UPDATE audit_log SET target = ? WHERE target = ? AND action <> 'user_erased'").bind(e.pseudonym, e.userId),
     auditStatement(db, { actor: e.admin, action: "user_erased", roomId: null, target: e.userId, detail: `${e.rooms} rooms, ${e.messages} messages`, ts: e.ts }),
   ]);
 }

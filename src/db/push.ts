@@ -53,3 +53,13 @@ export async function isMuted(db: D1Database, userId: string, roomId: string, no
     .first();
   return row !== null;
 }
+
+/** An erasure: every push subscription of the user (batched with the rest of their account by the caller). */
+export function subscriptionsErasure(db: D1Database, userId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM push_subscriptions WHERE user_id = ?").bind(userId);
+}
+
+/** An erasure: every room mute of the user. */
+export function mutesErasure(db: D1Database, userId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM room_mutes WHERE user_id = ?").bind(userId);
+}

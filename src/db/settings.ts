@@ -18,3 +18,8 @@ export async function writePrivacy(db: D1Database, userId: string, privacy: Priv
     .bind(userId, privacy.presenceHidden ? 1 : 0, privacy.receiptsPrivate ? 1 : 0, Date.now())
     .run();
 }
+
+/** An erasure: the user's privacy settings (batched with the rest of their account by the caller). */
+export function privacyErasure(db: D1Database, userId: string): D1PreparedStatement {
+  return db.prepare("DELETE FROM user_settings WHERE user_id = ?").bind(userId);
+}

@@ -222,22 +222,48 @@ export class EventLog {
     this.sql.exec("UPDATE events SET content = NULL, data = NULL, deleted_ts = ?, deleted_by = ? WHERE seq = ?", deletedTs, deletedBy, seq);
   }
 
-  /** The sender's messages that are not tombstones yet (an erasure). */
-  liveMessagesOf(sender: string): MessageContent[] {
+  /** Up to `limit` of the sender's messages that are not tombstones yet, oldest first (an erasure). */
+  liveMessagesOf(sender: string, limit = -1): MessageContent[] {
     return this.sql
       .exec<{ seq: number; msg_id: string; content: string | null }>(
-        "SELECT seq, msg_id, content FROM events WHERE type = 'message' AND actor = ? AND deleted_ts IS NULL",
+        "SELECT seq, msg_id, content FROM events WHERE type = 'message' AND actor = ? AND deleted_ts IS NULL ORDER BY seq LIMIT ?",
         sender,
+        limit,
       )
       .toArray()
       .map((row) => ({ seq: row.seq, messageId: row.msg_id, sender, content: row.content ?? "" }));
   }
 
-  /** A deleted room's purge: every event goes, except the messages of `keepSenders` (held users). */
-  purge(keepSenders: string[]): void {
-    const keep = keepSenders.length ? ` AND actor NOT IN (${keepSenders.map(() => "?").join(",")})` : "";
-    this.sql.exec(`DELETE FROM events WHERE type = 'message'${keep}`, ...keepSenders);
+  /**
+   * A deleted room's purge: every event goes, except the messages of
+   * `keepSenders` (held users). They are bound as one JSON array: a statement
+   * takes at most 100 parameters, and the held may be more.
+   */
+  purge(keepSenders: readonly string[]): void {
+    this.sql.exec("DELETE FROM events WHERE type = 'message' AND actor NOT IN (SELECT value FROM json_each(?))", JSON.stringify(keepSenders));
     this.sql.exec(`DELETE FROM events WHERE type <> 'message'`);
+  }
+
+  /** Everyone with a message stored here, tombstones included (whom a purge must ask about holds). */
+  messageSenders(): string[] {
+    return this.sql
+      .exec<{ actor: string }>("SELECT DISTINCT actor FROM events WHERE type = 'message'")
+      .toArray()
+      .map((row) => row.actor);
+  }
+
+  /**
+   * An erasure: every event but messages (which keep their sender, as
+   * tombstones) names `pseudonym` instead of the user, as actor or in its data.
+   */
+  renameActor(userId: string, pseudonym: string): void {
+    this.sql.exec("UPDATE events SET actor = ? WHERE actor = ? AND type <> 'message'", pseudonym, userId);
+    this.sql.exec(
+      "UPDATE events SET data = replace(data, ?, ?) WHERE type <> 'message' AND instr(data, ?) > 0",
+      JSON.stringify(userId),
+      JSON.stringify(pseudonym),
+      JSON.stringify(userId),
+    );
   }
 
   // ---- Retention ---------------------------------------------------------------

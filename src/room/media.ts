@@ -121,12 +121,28 @@ export class MediaRecords {
     return this.sql.exec("UPDATE media SET state = 'removed' WHERE msg_seq = ? AND state = 'attached'", seq).rowsWritten;
   }
 
-  /** Removed media that no hold keeps: ready for deletion. `heldUploaders` keep theirs. */
+  /**
+   * Removed media that no hold keeps: ready for deletion. `heldUploaders` keep
+   * theirs; only those with media here are bound, as one JSON array (a
+   * statement takes at most 100 parameters, and the held may be more).
+   */
   releaseRemoved(heldUploaders: ReadonlySet<string>, everything = false): number {
-    const held = [...heldUploaders];
-    const keep = held.length ? ` AND uploader NOT IN (${held.map(() => "?").join(",")})` : "";
     const states = everything ? "state != 'deleting'" : "state = 'removed'";
-    return this.sql.exec(`UPDATE media SET state = 'deleting' WHERE ${states}${keep}`, ...held).rowsWritten;
+    const keep = this.#uploadersWhere(states).filter((uploader) => heldUploaders.has(uploader));
+    const sql = `UPDATE media SET state = 'deleting' WHERE ${states} AND uploader NOT IN (SELECT value FROM json_each(?))`;
+    return this.sql.exec(sql, JSON.stringify(keep)).rowsWritten;
+  }
+
+  /** Who uploaded the media not yet being deleted (whom a room's purge must ask about holds). */
+  uploaders(): string[] {
+    return this.#uploadersWhere("state != 'deleting'");
+  }
+
+  #uploadersWhere(states: string): string[] {
+    return this.sql
+      .exec<{ uploader: string }>(`SELECT DISTINCT uploader FROM media WHERE ${states}`)
+      .toArray()
+      .map((row) => row.uploader);
   }
 
   markAllForDeletion(): number {

@@ -139,6 +139,12 @@ export class Members {
     this.sql.exec("DELETE FROM bans WHERE user_id = ?", userId);
   }
 
+  /** An erasure: the user's own ban goes, and bans they placed name `pseudonym`. */
+  forgetBans(userId: string, pseudonym: string): void {
+    this.sql.exec("DELETE FROM bans WHERE user_id = ?", userId);
+    this.sql.exec("UPDATE bans SET banned_by = ? WHERE banned_by = ?", pseudonym, userId);
+  }
+
   /** Members in the order they joined. */
   list(): MemberRow[] {
     return this.sql.exec<MemberRow>("SELECT * FROM members ORDER BY join_seq").toArray();

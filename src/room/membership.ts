@@ -6,6 +6,19 @@
 import { DIRECT_ROOM_PREFIX, type PrivacySettings, type Result, type Role, type RoomKind, fail, ok } from "../protocol";
 import { type Actor, maySetRole, memberOrAdmin } from "./policy";
 import type { RoomState } from "./state";
+import { errorText, log } from "../ops/log";
+
+/**
+ * The erasure's hook (src/user/memberships.ts): before a join, a creation or
+ * a direct room's opening is answered, the room is written into each new
+ * member's own record, so an erasure finds a room joined a second ago (the
+ * D1 index lags by seconds). A record that cannot be written is logged and
+ * left to the D1 index, which the erasure also asks.
+ */
+export async function recorded<T>(result: Result<T>, userIds: readonly string[], record: (userId: string) => Promise<void>): Promise<Result<T>> {
+  if (result.ok) await Promise.all(userIds.map((userId) => record(userId).catch((error: unknown) => log("warn", "inbox_notify_failed", { op: "record_membership", user: userId, error: errorText(error) }))));
+  return result;
+}
 
 export function create(state: RoomState, userId: string, privacy?: PrivacySettings): Result<{ roomId: string; kind: RoomKind; role: Role }> {
   const { roomId } = state;

@@ -3,6 +3,9 @@
  * erased and expired messages, their media, and, once a deleted room's undo
  * window has passed, its whole content. Holds on the room are in its meta;
  * holds on users live in D1 (src/db/user-holds.ts), read once per run.
+ * There may be more held users than a SQLite statement binds parameters
+ * (100): each statement binds only the held with content in this room, as one
+ * JSON array.
  */
 import { heldUsers } from "../db/user-holds";
 import { deleteAllRoomMedia } from "../media/cleanup";
@@ -29,7 +32,8 @@ export function purge(state: RoomState, now: number, held: ReadonlySet<string>):
   if (meta.deletedTs !== null && !meta.purged && meta.restorableUntil !== null) {
     if (meta.restorableUntil > now) return { destroyed, roomPurged, next: meta.restorableUntil };
     // Messages of held users stay (out of reach, the room answers room_deleted); the rest goes.
-    const keep = [...held];
+    // Only the held with content here count: a hold elsewhere keeps nothing of this room.
+    const keep = heldHere(state, held);
     state.log.purge(keep);
     state.tickets.clear();
     state.media.releaseRemoved(held, true);
@@ -49,6 +53,13 @@ export function purge(state: RoomState, now: number, held: ReadonlySet<string>):
   // `meta` is the state before this run: a room purged now is looked at once more, which finds nothing.
   const again = state.purgeQueue.size > 0 || (meta.deletedTs !== null && !meta.purged);
   return { destroyed, roomPurged, next: again ? now + state.limits.holdRecheckMs : null };
+}
+
+/** The held users with messages or media in this room. */
+function heldHere(state: RoomState, held: ReadonlySet<string>): string[] {
+  if (held.size === 0) return [];
+  const here = new Set([...state.log.messageSenders(), ...state.media.uploaders()]);
+  return [...here].filter((userId) => held.has(userId));
 }
 
 /** The alarm job: reads the user holds from D1, purges, and deletes a purged room's media from R2. */

@@ -31,6 +31,7 @@ import type { Actor } from "./policy";
 import * as retention from "./retention";
 import { RoomMedia } from "./room-media";
 import { summarise } from "./summary";
+import { recordMembership } from "../user/memberships";
 
 export class Room extends RoomMedia {
   /** A token of `budget` for the user, then `then`; or the refusal. */
@@ -67,16 +68,19 @@ export class Room extends RoomMedia {
   }
 
   create(userId: string, privacy?: PrivacySettings) {
-    return this.#feedsOutbox(() => membership.create(this.core, userId, privacy));
+    return membership.recorded(this.#feedsOutbox(() => membership.create(this.core, userId, privacy)), [userId], this.#recordMember);
   }
 
   openDirect(userId: string, otherId: string, privacy?: Record<string, PrivacySettings>) {
-    return this.#feedsOutbox(() => membership.openDirect(this.core, userId, otherId, privacy));
+    return membership.recorded(this.#feedsOutbox(() => membership.openDirect(this.core, userId, otherId, privacy)), [userId, otherId], this.#recordMember);
   }
 
   join(userId: string, privacy?: PrivacySettings) {
-    return this.#feedsOutbox(() => membership.join(this.core, userId, privacy));
+    return membership.recorded(this.#feedsOutbox(() => membership.join(this.core, userId, privacy)), [userId], this.#recordMember);
   }
+
+  /** Writes this room into the user's own record of rooms (what their erasure reaches). */
+  readonly #recordMember = (userId: string) => recordMembership(this.env, userId, this.core.roomId);
 
   leave(userId: string) {
     return this.#feedsOutbox(() => membership.leave(this.core, userId));
@@ -176,9 +180,9 @@ export class Room extends RoomMedia {
     this.parts.scheduler.at(this.time.now());
   }
 
-  /** Admin only (checked by the Worker). */
-  eraseUser(adminId: string, userId: string) {
-    return erasure.eraseUser(this.core, adminId, userId);
+  /** Admin only (checked by the Worker); one bounded step of the user's erasure (src/user/erasure.ts). */
+  eraseUser(adminId: string, userId: string, options?: erasure.ErasureOptions) {
+    return erasure.eraseUser(this.core, adminId, userId, options);
   }
 
   /** Admin only (checked by the Worker). */

@@ -11,12 +11,15 @@
  * lives only in memory.
  */
 import { DurableObject } from "cloudflare:workers";
-import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom, statusOf } from "../protocol";
+import { CloseCodes, HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type InboxFrame, type InboxNotice, type InboxRoom, statusOf } from "../protocol";
 import { consumeTicket, issueTicket } from "../kernel/tickets";
 import { acquireLease, releaseLease } from "./leases";
 import { configureLogs, log } from "../ops/log";
 import { configOf } from "../kernel/config";
 import { type Clock, ClockSlot } from "../kernel/clock";
+import { clearTickets } from "../kernel/tickets";
+import { Erasure, type ErasureProgress } from "./erasure";
+import { MembershipRecord } from "./memberships";
 
 /** How often an inbox with sockets looks for dead ones. */
 const SWEEP_MS = 30_000;
@@ -64,6 +67,10 @@ export class Inbox extends DurableObject<Env> {
   }
 
   readonly #time = new ClockSlot();
+  /** Every room the user ever joined, written by the rooms before they answer (memberships.ts). */
+  readonly memberships: MembershipRecord;
+  /** The user's erasure, if one was asked for (erasure.ts); tests lower its limits. */
+  readonly erasure: Erasure;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -71,6 +78,13 @@ export class Inbox extends DurableObject<Env> {
     this.sql = ctx.storage.sql;
     this.#heartbeatTimeoutMs = configOf(env).room.heartbeatTimeoutMs;
     this.sql.exec(schema);
+    this.memberships = new MembershipRecord(this.sql, () => this.#time.now());
+    this.erasure = new Erasure(this.sql, {
+      env,
+      now: () => this.#time.now(),
+      record: this.memberships,
+      clearInbox: () => this.#clear(),
+    });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE));
   }
 
@@ -127,6 +141,36 @@ export class Inbox extends DurableObject<Env> {
     return this.#liveSockets().length > 0;
   }
 
+  /** A room the user joined (called by the room before it answers the join). */
+  recordRoom(roomId: string): void {
+    this.memberships.record(roomId);
+  }
+
+  /** Admin only (checked by the Worker): erases this inbox's user, or continues their erasure. */
+  async startErasure(adminId: string, userId: string): Promise<ErasureProgress> {
+    const progress = await this.erasure.start(adminId, userId);
+    await this.#scheduleAlarm(this.erasure.nextStepAt());
+    return progress;
+  }
+
+  erasureProgress(): ErasureProgress | null {
+    return this.erasure.progress();
+  }
+
+  /** The erasure's last step: what this object holds of the user goes, and their sockets close. */
+  #clear(): void {
+    this.sql.exec("DELETE FROM rooms");
+    clearTickets(this.sql);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.close(CloseCodes.notMember, "user erased");
+      } catch {
+        // already closed
+      }
+      this.#release(ws);
+    }
+  }
+
   // ---- WebSockets ---------------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
@@ -147,7 +191,7 @@ export class Inbox extends DurableObject<Env> {
     server.serializeAttachment({ userId, id, since: this.#time.now(), exp: spent?.tokenExp ?? null } satisfies Attachment);
     log("info", "connect", { inbox: userId, conn: id, live: this.ctx.getWebSockets().length });
     send(server, { type: "inbox_state", rooms: this.rooms() });
-    await this.#scheduleSweep(spent?.tokenExp ?? null);
+    await this.#scheduleAlarm(Math.min(this.#time.now() + SWEEP_MS, spent?.tokenExp ?? Number.MAX_SAFE_INTEGER));
     return new Response(null, { status: 101, webSocket: client });
   }
 
@@ -212,7 +256,9 @@ export class Inbox extends DurableObject<Env> {
       }
       live.delete(ws);
     }
-    if (live.size > 0) await this.ctx.storage.setAlarm(next);
+    const erasureAt = await this.erasure.onAlarm();
+    const at = Math.min(live.size > 0 ? next : Infinity, erasureAt ?? Infinity);
+    if (at !== Infinity) await this.ctx.storage.setAlarm(at);
   }
 
   /** Sockets heard from (a heartbeat, answered by the runtime, or a frame) recently. */
@@ -231,8 +277,9 @@ export class Inbox extends DurableObject<Env> {
     for (const ws of this.ctx.getWebSockets()) sendRaw(ws, text);
   }
 
-  async #scheduleSweep(tokenExp: number | null): Promise<void> {
-    const at = Math.min(this.#time.now() + SWEEP_MS, tokenExp ?? Number.MAX_SAFE_INTEGER);
+  /** The one alarm serves the socket sweep and the erasure: it is kept at the earliest time either asks for. */
+  async #scheduleAlarm(at: number | null): Promise<void> {
+    if (at === null) return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }

@@ -4,7 +4,7 @@
  */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
 import { RoomId, UserId } from "../../protocol";
-import { listHolds, placeHold, readAudit, recordErasure, releaseHold, stillHeld } from "../../db/compliance";
+import { listHolds, placeHold, readAudit, releaseHold, stillHeld } from "../../db/compliance";
 import { roomsEverJoined } from "../../db/room-index";
 import type { AuthedEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
@@ -35,6 +35,19 @@ const AuditEntry = z.object({
   target: z.string().nullable(),
   detail: z.string().nullable(),
 });
+
+const ErasureProgress = z.object({
+  userId: UserId,
+  state: z.enum(["running", "done"]),
+  step: z.enum(["rooms", "account", "inbox", "done"]),
+  roomsTotal: z.number(),
+  roomsDone: z.number(),
+  messages: z.number(),
+  startedTs: z.string(),
+  finishedTs: z.string().nullable(),
+});
+/** The erasure's first answer: `rooms` and `messages` as before (so far, while it runs), and its progress. */
+const ErasureAnswer = ErasureProgress.extend({ rooms: z.number() });
 
 export function adminRoutes(app: OpenAPIHono<AuthedEnv>): void {
   app.openapi(
@@ -122,21 +135,39 @@ export function adminRoutes(app: OpenAPIHono<AuthedEnv>): void {
     createRoute({
       method: "post",
       path: "/api/admin/users/{userId}/erase",
-      summary: "Erase a user: tombstone their messages in every room they are in, remove them, drop their sync log",
-      description: "Content protected by a legal hold on the room or the user is kept out of reach until the hold is released.",
+      summary: "Erase a user: tombstone their messages in every room they joined, remove them, drop their account data",
+      description:
+        "Content protected by a legal hold on the room or the user is kept out of reach until the hold is released. " +
+        "The erasure runs in bounded steps: a light user is erased before the answer (state done); " +
+        "otherwise it continues in the background and GET .../erasure reports its progress. A second POST continues a running erasure.",
       security: bearer,
       request: { params: z.object({ userId: UserId }) },
-      responses: { 200: json(z.object({ userId: UserId, rooms: z.number(), messages: z.number() }), "Erased"), ...errorResponses },
+      responses: { 200: json(ErasureAnswer, "Erased, or erasing"), ...errorResponses },
     }),
     async (c) => {
       const admin = c.get("identity").userId;
       const { userId } = c.req.valid("param");
-      const rooms = await roomsEverJoined(c.env.DB, userId);
-      let messages = 0;
-      for (const roomId of rooms) messages += (await roomStub(c.env, roomId).eraseUser(admin, userId)).messages;
-      await recordErasure(c.env.DB, { admin, userId, rooms: rooms.length, messages, ts: Date.now() });
-      log("info", "deletion", { req: c.get("requestId"), kind: "user_erased", target: userId, rooms: rooms.length, messages, by: admin });
-      return c.json({ userId, rooms: rooms.length, messages }, 200);
+      const progress = await c.env.INBOXES.getByName(userId).startErasure(admin, userId);
+      const rooms = progress.roomsTotal;
+      log("info", "deletion", { req: c.get("requestId"), kind: "user_erased", target: userId, rooms, messages: progress.messages, state: progress.state, by: admin });
+      return c.json({ ...progress, rooms, messages: progress.messages }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/api/admin/users/{userId}/erasure",
+      summary: "The progress of a user's erasure",
+      security: bearer,
+      request: { params: z.object({ userId: UserId }) },
+      responses: { 200: json(ErasureProgress, "Its progress"), ...errorResponses },
+    }),
+    async (c) => {
+      const { userId } = c.req.valid("param");
+      const progress = await c.env.INBOXES.getByName(userId).erasureProgress();
+      if (!progress) throw new ApiError("not_found", `no erasure of ${userId} was asked for`);
+      return c.json(progress, 200);
     },
   );
 }
