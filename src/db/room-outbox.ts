@@ -19,7 +19,8 @@ export type IndexWrite =
       deletedTs: number | null;
     }
   | { op: "member"; roomId: string; userId: string; role: Role; joinedTs: number; seq: number }
-  | { op: "member_removed"; roomId: string; userId: string; seq: number; ts: number; silent?: boolean }
+  /** `erased`: the user was erased (src/room/outbox.ts forgetUser); their index rows for the room go and none comes back. */
+  | { op: "member_removed"; roomId: string; userId: string; seq: number; ts: number; silent?: boolean; erased?: boolean }
   /** New messages: one `room_activity` sync row per member (small rooms only; see src/room/projection.ts). */
   | { op: "activity"; roomId: string; ts: number }
   /** Deleted or restored: a sync row for every member, online or not. */
@@ -64,6 +65,12 @@ function statementsFor(db: D1Database, entry: IndexWrite): D1PreparedStatement[]
         db.prepare("INSERT OR IGNORE INTO participation (user_id, room_id, first_ts) VALUES (?, ?, ?)").bind(entry.userId, entry.roomId, entry.joinedTs),
       ];
     case "member_removed":
+      if (entry.erased) {
+        return [
+          db.prepare("DELETE FROM memberships WHERE user_id = ? AND room_id = ?").bind(entry.userId, entry.roomId),
+          db.prepare("DELETE FROM participation WHERE user_id = ? AND room_id = ?").bind(entry.userId, entry.roomId),
+        ];
+      }
       return [
         db.prepare("DELETE FROM memberships WHERE user_id = ? AND room_id = ? AND seq <= ?").bind(entry.userId, entry.roomId, entry.seq),
         ...(entry.silent ? [] : [syncRow(db, entry.userId, "room_left", entry.roomId, entry.ts, `${entry.roomId}|${entry.userId}|left|${entry.seq}`)]),
@@ -95,7 +102,11 @@ function statementsFor(db: D1Database, entry: IndexWrite): D1PreparedStatement[]
     case "audit":
       return [
         db
-          .prepare("INSERT OR IGNORE INTO audit_log (id, ts, actor, action, room_id, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)")
+          // A retry writes the same row; one an erasure rewrote (a pseudonym for the user) corrects the copy a flush in flight wrote.
+          .prepare(
+            `INSERT INTO audit_log (id, ts, actor, action, room_id, target, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET actor = excluded.actor, target = excluded.target`,
+          )
           .bind(entry.id, entry.ts, entry.actor, entry.action, entry.roomId, entry.target, entry.detail),
       ];
   }

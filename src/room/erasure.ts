@@ -6,6 +6,14 @@
  * and what else names them (membership events, bans they got or placed) is
  * given the erasure's pseudonym. Works on deleted rooms too.
  *
+ * What the room has not yet written to D1 is fixed here, at the source, not
+ * by a last account pass after every room's outbox drains (a room whose D1
+ * writes keep failing would hold the erasure open for ever): the outbox's
+ * pending rows that name the user are rewritten (Outbox.forgetUser) so that
+ * audit rows carry the pseudonym and their membership rows only delete, so
+ * whenever they flush, before or after the account step, none brings the
+ * user back.
+ *
  * One call does at most `limit` messages, so a heavy user's erasure is many
  * short calls (`done: false` until the last), never one that can run out of
  * time half-way; every call is safe to repeat.
@@ -34,6 +42,8 @@ export function eraseUser(state: RoomState, adminId: string, userId: string, opt
     state.log.renameActor(userId, options.pseudonym);
     state.members.forgetBans(userId, options.pseudonym);
   }
+  // Rows still waiting for D1 would otherwise bring the user back after the account step.
+  state.outbox.forgetUser(userId, options.pseudonym);
   // The room's own entry names the pseudonym: the deployment's erasure entry is the one that names the user.
   state.index.audit(adminId, "user_erased", options.pseudonym ?? userId, `${messages.length} messages`, state.log.now());
   return { messages: messages.length, done: true };

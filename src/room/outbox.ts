@@ -92,6 +92,34 @@ export class Outbox {
     this.#unclaimed.add(key);
   }
 
+  /**
+   * An erasure of `userId` here (src/room/erasure.ts): the rows not yet in D1
+   * that name them are rewritten so that, whenever they flush (before or
+   * after the account step), none re-creates what the erasure removed. Audit
+   * rows name `pseudonym` instead; a membership row becomes an erased removal
+   * (which deletes their index rows and writes no participation or sync row);
+   * inbox notices to them go. Each rewritten row gets a new version, so a
+   * flush already in flight with the old payload leaves the new one for the
+   * next flush (which then corrects what the old one wrote).
+   */
+  forgetUser(userId: string, pseudonym: string | undefined): number {
+    const rows = this.sql.exec<{ key: string; payload: string }>("SELECT key, payload FROM outbox").toArray();
+    let changed = 0;
+    for (const row of rows) {
+      const entry = JSON.parse(row.payload) as OutboxEntry;
+      const next = forgotten(entry, userId, pseudonym);
+      if (next === entry) continue;
+      changed += 1;
+      if (next === null) {
+        this.sql.exec("DELETE FROM outbox WHERE key = ?", row.key);
+        continue;
+      }
+      this.#version += 1;
+      this.sql.exec("UPDATE outbox SET payload = ?, version = ? WHERE key = ?", JSON.stringify(next), this.#version, row.key);
+    }
+    return changed;
+  }
+
   get pending(): number {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
   }
@@ -153,6 +181,25 @@ export class Outbox {
     // A row rewritten while D1 was answering has a newer version: it stays for the next flush.
     for (const row of done) this.sql.exec("DELETE FROM outbox WHERE key = ? AND version = ?", row.key, row.version);
     return { ok, more: !ok || this.pending > 0, d1LagMs };
+  }
+}
+
+/** The entry with `userId` forgotten: the same object if it does not name them, null if it goes. */
+function forgotten(entry: OutboxEntry, userId: string, pseudonym: string | undefined): OutboxEntry | null {
+  switch (entry.op) {
+    case "audit": {
+      if (!pseudonym || (entry.actor !== userId && entry.target !== userId)) return entry;
+      const rename = (id: string) => (id === userId ? pseudonym : id);
+      return { ...entry, actor: rename(entry.actor), target: entry.target === null ? null : rename(entry.target) };
+    }
+    case "member":
+      return entry.userId === userId ? { op: "member_removed", roomId: entry.roomId, userId, seq: entry.seq, ts: entry.joinedTs, silent: true, erased: true } : entry;
+    case "member_removed":
+      return entry.userId === userId && !entry.erased ? { ...entry, silent: true, erased: true } : entry;
+    case "inbox":
+      return entry.userId === userId ? null : entry;
+    default:
+      return entry;
   }
 }
 
