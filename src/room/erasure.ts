@@ -4,7 +4,9 @@
  * here becomes a tombstone (its content kept out of reach only if a hold
  * protects it), the user is removed from the room leaving no sync-log row,
  * and what else names them (membership events, bans they got or placed) is
- * given the erasure's pseudonym. Works on deleted rooms too.
+ * given the erasure's pseudonym, and so are their uploads unless a legal
+ * hold covers them (the purge finds a held user's media by uploader). Works
+ * on deleted rooms too.
  *
  * What the room has not yet written to D1 is fixed here, at the source, not
  * by a last account pass after every room's outbox drains (a room whose D1
@@ -29,6 +31,8 @@ export interface ErasureOptions {
   /** What the user's id becomes where a record must stay (membership events, bans). */
   pseudonym?: string;
   limit?: number;
+  /** A legal hold covers the user: their uploads keep the real id, which the purge looks holds up by. */
+  held?: boolean;
 }
 
 export function eraseUser(state: RoomState, adminId: string, userId: string, options: ErasureOptions = {}): { messages: number; done: boolean } {
@@ -41,6 +45,7 @@ export function eraseUser(state: RoomState, adminId: string, userId: string, opt
   if (options.pseudonym) {
     state.log.renameActor(userId, options.pseudonym);
     state.members.forgetBans(userId, options.pseudonym);
+    if (!options.held) state.media.renameUploader(userId, options.pseudonym);
   }
   // Rows still waiting for D1 would otherwise bring the user back after the account step.
   state.outbox.forgetUser(userId, options.pseudonym);

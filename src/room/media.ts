@@ -133,6 +133,15 @@ export class MediaRecords {
     return this.sql.exec(sql, JSON.stringify(keep)).rowsWritten;
   }
 
+  /**
+   * An erasure: the user's uploads here name `pseudonym` instead. Only for a
+   * user no legal hold covers: the purge finds a held user's media by this
+   * column (releaseRemoved, uploaders), so theirs keeps the real id.
+   */
+  renameUploader(userId: string, pseudonym: string): number {
+    return this.sql.exec("UPDATE media SET uploader = ? WHERE uploader = ?", pseudonym, userId).rowsWritten;
+  }
+
   /** Who uploaded the media not yet being deleted (whom a room's purge must ask about holds). */
   uploaders(): string[] {
     return this.#uploadersWhere("state != 'deleting'");

@@ -34,6 +34,11 @@ export class Presence implements AlarmJob {
     this.#announce(userId, true, null);
   }
 
+  /** An erasure: no offline announcement of the user is left pending (it would name them). */
+  forget(userId: string): void {
+    this.sql.exec("DELETE FROM presence_pending WHERE user_id = ?", userId);
+  }
+
   /** A socket of `userId` closed. Returns when the offline announcement is due, if one is now pending. */
   disconnected(userId: string, now: number): number | null {
     if (this.sockets.devicesOf(userId) > 0) return null;

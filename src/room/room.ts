@@ -182,7 +182,9 @@ export class Room extends RoomMedia {
 
   /** Admin only (checked by the Worker); one bounded step of the user's erasure (src/user/erasure.ts). */
   eraseUser(adminId: string, userId: string, options?: erasure.ErasureOptions) {
-    return erasure.eraseUser(this.core, adminId, userId, options);
+    const result = erasure.eraseUser(this.core, adminId, userId, options);
+    if (result.done) this.presence.forget(userId);
+    return result;
   }
 
   /** Admin only (checked by the Worker). */

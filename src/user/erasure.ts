@@ -19,7 +19,7 @@
  * then); the alarm runs the rest, and GET reads the progress.
  */
 import { roomsEverJoined } from "../db/room-index";
-import { eraseAccount } from "../db/compliance";
+import { eraseAccount, stillHeld } from "../db/compliance";
 import { errorText, log } from "../ops/log";
 import type { MembershipRecord } from "./memberships";
 
@@ -184,7 +184,9 @@ export class Erasure {
       this.sql.exec("UPDATE erasure SET step = 'account'");
       return;
     }
-    const options = { pseudonym: row.pseudonym, limit: this.limits.messagesPerCall };
+    // Read once per step: a held user's uploads keep their id (src/room/erasure.ts).
+    const held = await stillHeld(env.DB, "user", userId);
+    const options = { pseudonym: row.pseudonym, limit: this.limits.messagesPerCall, held };
     await Promise.all(
       batch.map(async (roomId) => {
         const result = await env.ROOMS.getByName(roomId).eraseUser(row.admin, userId, options);

@@ -8,6 +8,7 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Room } from "../../src/room/room";
+import { placeHold } from "../../src/db/compliance";
 import { uniqueRoom } from "../helpers";
 import { adminUser, eventually, newUser, roomCount, roomStub, runAlarm } from "../room/deletion-helpers";
 
@@ -63,5 +64,46 @@ describe("erasing a user whose room has not flushed yet", () => {
     expect(await count("SELECT count(*) AS n FROM audit_log WHERE action = 'user_erased' AND target = ? AND room_id IS NULL", dave.userId)).toBe(1);
     // The role change itself is still on record, under the pseudonym.
     expect(await count("SELECT count(*) AS n FROM audit_log WHERE room_id = ? AND action = 'role_changed'", room)).toBe(1);
+  });
+
+  /** An upload by `userId` and a pending offline announcement of them, as the room would have them. */
+  const seed = (room: string, userId: string) =>
+    runInDurableObject(roomStub(room), (instance: Room, state) => {
+      const mediaId = `m_${crypto.randomUUID()}`;
+      instance.core.media.begin({ mediaId, uploader: userId, key: `test/${mediaId}`, filename: "a.png", size: 3, uploadId: null, partSize: null, now: Date.now() });
+      state.storage.sql.exec("INSERT INTO presence_pending (user_id, left_ts, due_ts) VALUES (?, ?, ?)", userId, Date.now(), Date.now() + 3_600_000);
+    });
+
+  it("renames their uploads and drops their pending presence in the room's erasure step", async () => {
+    const owner = await newUser("owner");
+    const dave = await newUser("dave");
+    const room = uniqueRoom("erase-media");
+    expect((await owner.createRoom(room)).status).toBe(201);
+    expect((await dave.join(room)).status).toBe(200);
+    await seed(room, dave.userId);
+    await seed(room, owner.userId);
+
+    expect((await erase(dave.userId)).body).toMatchObject({ state: "done" });
+    expect(await roomCount(room, "SELECT count(*) AS n FROM media WHERE uploader = ?", dave.userId)).toBe(0);
+    // The upload itself stays (the room's media cleanup decides its fate), under the pseudonym.
+    expect(await roomCount(room, "SELECT count(*) AS n FROM media WHERE uploader <> ?", owner.userId)).toBe(1);
+    expect(await roomCount(room, "SELECT count(*) AS n FROM presence_pending WHERE user_id = ?", dave.userId)).toBe(0);
+    // Nobody else's rows move.
+    expect(await roomCount(room, "SELECT count(*) AS n FROM media WHERE uploader = ?", owner.userId)).toBe(1);
+    expect(await roomCount(room, "SELECT count(*) AS n FROM presence_pending WHERE user_id = ?", owner.userId)).toBe(1);
+  });
+
+  it("keeps a held user's id on their uploads, which the purge looks holds up by", async () => {
+    const owner = await newUser("owner");
+    const dave = await newUser("dave");
+    const room = uniqueRoom("erase-media-held");
+    expect((await owner.createRoom(room)).status).toBe(201);
+    expect((await dave.join(room)).status).toBe(200);
+    await seed(room, dave.userId);
+    await placeHold(env.DB, "user", dave.userId, "litigation", "root");
+
+    expect((await erase(dave.userId)).body).toMatchObject({ state: "done" });
+    expect(await roomCount(room, "SELECT count(*) AS n FROM media WHERE uploader = ?", dave.userId)).toBe(1);
+    expect(await roomCount(room, "SELECT count(*) AS n FROM presence_pending WHERE user_id = ?", dave.userId)).toBe(0);
   });
 });
