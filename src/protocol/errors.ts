@@ -21,6 +21,10 @@ export const ErrorCodes = {
   unsupported_media_type: 415,
   /** The user already has MAX_CONNECTIONS_PER_USER live WebSockets (rooms and inbox together). */
   too_many_connections: 429,
+  /** The push endpoint is registered to another user: it stays theirs until they unregister it or the push service drops it. */
+  push_endpoint_taken: 409,
+  /** The user already has PUSH_SUBSCRIPTIONS_PER_USER push subscriptions: unregister one first. */
+  too_many_push_subscriptions: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -48,6 +52,8 @@ export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "message_not_found",
   "resync_required",
   "unsupported_media_type",
+  "push_endpoint_taken",
+  "too_many_push_subscriptions",
 ]);
 
 /** An error as a value: what rooms return and what the edge turns into a response. */

@@ -10,7 +10,7 @@ import { SELF, env, listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { BASE, api, freshMinute, socketOf, uniqueRoom, uniqueUser, upgrade, user } from "../helpers";
 
-const known = async (ns: DurableObjectNamespace, name: string) => {
+const known = async <T extends Rpc.DurableObjectBranded | undefined>(ns: DurableObjectNamespace<T>, name: string) => {
   const id = ns.idFromName(name).toString();
   return (await listDurableObjectIds(ns)).some((d) => d.toString() === id);
 };
