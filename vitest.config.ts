@@ -37,6 +37,8 @@ export default defineConfig(async () => {
             // Fuzz tests send thousands of frames on one socket; flood tests use the defaults.
             FRAMES_PER_SECOND: "100000",
             FRAME_BURST: "100000",
+            // How much the fuzzers do (test/fuzz/runs.ts): unset under npm test.
+            FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
             // Media: R2 needs parts of at least 5 MiB (all but the last), so the part size stays
             // at its default; the file and quota limits are small so tests cross them cheaply.
             MEDIA_MAX_BYTES: String(12 * 1024 * 1024),

@@ -4,26 +4,18 @@
 // TypeScript and the SDK it imports into one ES module, so the protocol exists
 // once, in src/protocol, for the server, the SDK and the app.
 //
-// dist/web/_headers gives every asset the security headers (a strict CSP with no
-// inline script): assets are served without running the Worker.
+// dist/web/_headers gives every asset the security headers (scripts/web-headers.mjs:
+// a strict CSP with no inline script): assets are served without running the Worker.
 import { build } from "esbuild";
 import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { CONTENT_SECURITY_POLICY, headersFile } from "./web-headers.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const out = join(root, "dist", "web");
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' blob: data:",
-  "connect-src 'self' ws: wss:",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join("; ");
+export { CONTENT_SECURITY_POLICY };
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -43,15 +35,6 @@ await build({
 
 copyFileSync(join(root, "src/web/index.html"), join(out, "index.html"));
 
-writeFileSync(
-  join(out, "_headers"),
-  `/*
-  Content-Security-Policy: ${CONTENT_SECURITY_POLICY}
-  X-Content-Type-Options: nosniff
-  Referrer-Policy: no-referrer
-  X-Frame-Options: DENY
-  Cache-Control: no-cache
-`,
-);
+writeFileSync(join(out, "_headers"), headersFile());
 
 console.log(`web app built into ${out}`);

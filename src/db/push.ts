@@ -6,15 +6,28 @@ export interface StoredSubscription {
   auth: string;
 }
 
-export async function addSubscription(db: D1Database, userId: string, sub: StoredSubscription): Promise<void> {
-  // An endpoint belongs to one browser profile: re-registering it moves it to the new user.
-  await db
+/** What a registration did: stored (new or the user's own, keys refreshed), or refused. */
+export type AddOutcome = "added" | "taken" | "full";
+
+/**
+ * Stores the user's subscription in one statement, so two registrations at
+ * once cannot pass the cap together. An endpoint stays with the user who
+ * registered it: another user's registration of it changes nothing ("taken"),
+ * and so does a new endpoint beyond `maxPerUser` ("full"). Re-registering
+ * one's own endpoint refreshes its keys and does not count again.
+ */
+export async function addSubscription(db: D1Database, userId: string, sub: StoredSubscription, maxPerUser = Number.MAX_SAFE_INTEGER): Promise<AddOutcome> {
+  const result = await db
     .prepare(
-      `INSERT INTO push_subscriptions (endpoint, user_id, p256dh, auth, created_ts) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT (endpoint) DO UPDATE SET user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth`,
+      `INSERT INTO push_subscriptions (endpoint, user_id, p256dh, auth, created_ts)
+       SELECT ?1, ?2, ?3, ?4, ?5 WHERE (SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ?2 AND endpoint <> ?1) < ?6
+       ON CONFLICT (endpoint) DO UPDATE SET p256dh = excluded.p256dh, auth = excluded.auth WHERE push_subscriptions.user_id = excluded.user_id`,
     )
-    .bind(sub.endpoint, userId, sub.p256dh, sub.auth, Date.now())
+    .bind(sub.endpoint, userId, sub.p256dh, sub.auth, Date.now(), maxPerUser)
     .run();
+  if ((result.meta.changes ?? 0) > 0) return "added";
+  const owner = await db.prepare("SELECT user_id FROM push_subscriptions WHERE endpoint = ?").bind(sub.endpoint).first<{ user_id: string }>();
+  return owner !== null && owner.user_id !== userId ? "taken" : "full";
 }
 
 export async function removeSubscription(db: D1Database, userId: string, endpoint: string): Promise<boolean> {

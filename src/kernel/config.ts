@@ -35,6 +35,15 @@ export const DEFAULT_ALLOWED_TYPES = [
   "text/plain",
 ];
 
+/** Where push subscriptions may point (PUSH_ENDPOINT_HOSTS): the browsers' push services. `*.` matches any subdomain. */
+export const DEFAULT_PUSH_ENDPOINT_HOSTS = [
+  "fcm.googleapis.com",
+  "updates.push.services.mozilla.com",
+  "*.notify.windows.com",
+  "web.push.apple.com",
+  "*.push.apple.com",
+];
+
 /** A positive safe integer, or `fallback` for anything else. */
 export function intVar(value: unknown, fallback: number): number {
   const n = typeof value === "string" || typeof value === "number" ? Number(value) : Number.NaN;
@@ -123,6 +132,15 @@ const Vars = z.object({
   VAPID_PUBLIC_KEY: text,
   VAPID_PRIVATE_KEY: text,
   VAPID_SUBJECT: text,
+  PUSH_ENDPOINT_HOSTS: z.unknown().optional().transform((v) =>
+    typeof v === "string" && v.trim() !== ""
+      ? v
+          .split(",")
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean)
+      : DEFAULT_PUSH_ENDPOINT_HOSTS,
+  ),
+  PUSH_SUBSCRIPTIONS_PER_USER: int(10),
 });
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -240,6 +258,12 @@ const Config = Vars.transform((v) => ({
     /** Key for signed media URLs; derived from AUTH_SECRET when unset. */
     urlSecret: v.MEDIA_URL_SECRET,
   },
+  push: {
+    /** Hosts push subscriptions may point at (PUSH_ENDPOINT_HOSTS, comma separated; default: the browsers' push services). */
+    endpointHosts: v.PUSH_ENDPOINT_HOSTS,
+    /** Push subscriptions one user may hold (PUSH_SUBSCRIPTIONS_PER_USER, default 10). */
+    maxPerUser: v.PUSH_SUBSCRIPTIONS_PER_USER,
+  },
   /** Web Push (VAPID): null unless both keys are set. */
   vapid:
     v.VAPID_PUBLIC_KEY && v.VAPID_PRIVATE_KEY
@@ -253,6 +277,7 @@ export type RoomLimits = Config["room"];
 export type UserLimitsConfig = Config["user"];
 export type MediaConfig = Config["media"];
 export type Vapid = NonNullable<Config["vapid"]>;
+export type PushConfig = Config["push"];
 
 // Every key is optional on input (z.unknown().optional()): zod 4 refuses an absent key
 // whose schema is a bare z.unknown() piped into a transform.

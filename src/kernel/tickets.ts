@@ -35,3 +35,12 @@ export function consumeTicket(sql: SqlStorage, ticket: string, now: number): { u
 export function clearTickets(sql: SqlStorage): void {
   sql.exec("DELETE FROM tickets");
 }
+
+/**
+ * Whether `value` has the shape `issueTicket` gives a ticket (24 random bytes,
+ * base64url: 32 characters). The Worker refuses anything else before it asks
+ * an object, so a guessed name never brings a room or inbox into being.
+ */
+export function isTicketShaped(value: string | undefined): value is string {
+  return value !== undefined && /^[A-Za-z0-9_-]{32}$/.test(value);
+}

@@ -23,6 +23,10 @@ export const ErrorCodes = {
   too_many_connections: 429,
   /** The deployment's configuration is unsafe to serve (the message names the setting); an operator must fix it. */
   misconfigured: 500,
+  /** The push endpoint is registered to another user: it stays theirs until they unregister it or the push service drops it. */
+  push_endpoint_taken: 409,
+  /** The user already has PUSH_SUBSCRIPTIONS_PER_USER push subscriptions: unregister one first. */
+  too_many_push_subscriptions: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -50,6 +54,8 @@ export const permanentErrorCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   "message_not_found",
   "resync_required",
   "unsupported_media_type",
+  "push_endpoint_taken",
+  "too_many_push_subscriptions",
 ]);
 
 /** An error as a value: what rooms return and what the edge turns into a response. */

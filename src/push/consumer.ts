@@ -6,10 +6,14 @@
  * member's push subscriptions gets the notification; a subscription the push
  * service reports gone (404/410) is deleted, and one that failed (5xx, 429,
  * network) is retried alone, with backoff, by a new job for just that endpoint.
+ * An https endpoint off the allow-list (stored before it, or the list narrowed
+ * since) is not sent to, and kept: a mistyped PUSH_ENDPOINT_HOSTS must not delete
+ * every subscription.
  */
 import { dropSubscription, isMuted, subscriptionsOf } from "../db/push";
 import type { PushJob } from "../protocol";
 import { configOf } from "../kernel/config";
+import { httpsOffAllowList } from "./endpoints";
 import { sendPush } from "./send";
 import { errorText, log } from "../ops/log";
 import { workerMetricsOf } from "../ops/metrics";
@@ -23,6 +27,7 @@ export function retryDelaySeconds(attempt: number): number {
 export async function handlePushBatch(batch: MessageBatch<PushJob>, env: Env): Promise<void> {
   const vapid = configOf(env).vapid;
   const allowHttp = configOf(env).devAuth;
+  const hosts = configOf(env).push.endpointHosts;
   const metrics = workerMetricsOf(env);
   for (const message of batch.messages) {
     const job = message.body;
@@ -42,6 +47,10 @@ export async function handlePushBatch(batch: MessageBatch<PushJob>, env: Env): P
       }
       const subs = (await subscriptionsOf(env.DB, job.userId)).filter((s) => job.endpoint === undefined || s.endpoint === job.endpoint);
       for (const sub of subs) {
+        if (httpsOffAllowList(sub.endpoint, hosts, allowHttp)) {
+          metrics.count("push_failures", "endpoint_not_allowed");
+          continue;
+        }
         const outcome = await sendPush(sub, job.payload, vapid, allowHttp);
         if (outcome === "gone") {
           metrics.count("push_failures", "gone");

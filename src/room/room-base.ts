@@ -11,13 +11,13 @@
  * facts live in its attachment.
  */
 import { Server, type Connection, type ConnectionContext, type WSMessage } from "partyserver";
-import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type Result, ok } from "../protocol";
+import { HEARTBEAT_REQUEST, HEARTBEAT_RESPONSE, type Result, ok, statusOf } from "../protocol";
 import { type Clock, ClockSlot } from "../kernel/clock";
 import { configOf } from "../kernel/config";
 import type { Metrics } from "../ops/metrics";
 import { configureLogs } from "../ops/log";
 import { type RoomParts, assembleRoom } from "./assembly";
-import { type LiveSockets, type SocketState, closedByServerSide } from "./connections";
+import { type LiveSockets, type SocketState, closeQuietly, closedByServerSide } from "./connections";
 import { receiveFrame } from "./frames";
 import type { InboxOf } from "./inbox-delivery";
 import type { Presence } from "./presence";
@@ -97,10 +97,20 @@ export class RoomBase extends Server<Env> {
 
   // ---- WebSockets: decided by the socket gate, frames handled by frames.ts ----
 
+  /** Upgrades whose socket reached onConnect and was set up there. */
+  readonly #opened = new WeakSet<Request>();
+
+  /**
+   * partyserver answers an upgrade that threw on its way to onConnect with a
+   * socket whose first frame is the error's stack: that socket never reaches
+   * the client, which gets a code and a message instead (and the lease goes back).
+   */
   override async fetch(request: Request): Promise<Response> {
     const admitted = await this.parts.gate.admit(request);
     if (admitted instanceof Response) return admitted;
-    return this.parts.gate.answered(admitted, await super.fetch(admitted.request));
+    const response = await super.fetch(admitted.request);
+    const failed = response.status === 101 && !this.#opened.has(admitted.request);
+    return this.parts.gate.answered(admitted, failed ? upgradeFailed() : response);
   }
 
   override getConnectionTags(_connection: Connection, ctx: ConnectionContext): string[] {
@@ -108,7 +118,14 @@ export class RoomBase extends Server<Env> {
   }
 
   override onConnect(connection: Connection<SocketState>, ctx: ConnectionContext): void {
-    this.parts.gate.connected(connection, ctx);
+    try {
+      this.parts.gate.connected(connection, ctx);
+    } catch (error) {
+      // Accepted already: close it here, as nobody will hold its other end.
+      closeQuietly(connection, 1011, "internal error");
+      throw error;
+    }
+    this.#opened.add(ctx.request);
   }
 
   override onClose(connection: Connection<SocketState>, code: number): void {
@@ -159,4 +176,8 @@ export class RoomBase extends Server<Env> {
   abortForTesting(): void {
     this.ctx.abort("aborted for testing");
   }
+}
+
+function upgradeFailed(): Response {
+  return Response.json({ error: { code: "internal", message: "the socket could not be opened; try again" } }, { status: statusOf("internal") });
 }

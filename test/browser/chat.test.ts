@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { ChatClient } from "../../src/client";
 import { artifactPath, chatInBrowser, messageTexts, openRoom, signedIn, type UserPage } from "./browser";
 
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 const stack = chatInBrowser();
 const opened: UserPage[] = [];

@@ -16,7 +16,8 @@
  *
  * Frames go out in batches of several hundred with no waiting, then a ping
  * whose pong shows everything before it was handled. Tens of thousands of
- * frames in all; FUZZ_RUNS scales the main property (default 60 runs).
+ * frames in all; FUZZ_RUNS sets the main property's run count (default 50,
+ * test/fuzz/runs.ts).
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import fc from "fast-check";
@@ -24,15 +25,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientFrame, type Message, type ServerFrame, isWellFormedText } from "../../src/protocol";
 import type { Room } from "../../src/room/room";
 import { type TestSocket, connect, user, uniqueRoom } from "../helpers";
+import { FUZZ_RUNS, scaledTimeout } from "./runs";
 
 type User = Awaited<ReturnType<typeof user>>;
 
 /**
- * Batches in the main property. In the test pool the room handles a few
- * hundred frames a second (test and room share one thread), so 50 batches,
- * about 20,000 frames, take under a minute.
+ * Batches in the main property (FUZZ_RUNS, default 50). In the test pool the
+ * room handles a few hundred frames a second (test and room share one
+ * thread), so 50 batches, about 20,000 frames, take under a minute.
  */
-const RUNS = 50;
+const RUNS = FUZZ_RUNS;
 
 // ---- what goes on the wire --------------------------------------------------------
 
@@ -346,7 +348,7 @@ function strip(e: Expected): Expected {
 }
 
 describe("hostile WebSocket frames", () => {
-  it(`answers every frame as the protocol says, and the room loses nothing (${RUNS} batches of 300-500 frames)`, { timeout: 180_000 }, async () => {
+  it(`answers every frame as the protocol says, and the room loses nothing (${RUNS} batches of 300-500 frames)`, { timeout: scaledTimeout(180_000) }, async () => {
     const socket = await connect(alice.token, room);
     const observer = await connect(bob.token, room);
     /** The fuzzing user's stored clientIds (seeded ones included). */

@@ -10,7 +10,8 @@
  * error code and the code (`invalid_request`, `content_too_large`, ...),
  * never a 500; a valid one does what it says. Afterwards the room object is
  * the same instance, its epoch unchanged, its old messages intact, and
- * exactly the accepted changes were made.
+ * exactly the accepted changes were made. FUZZ_RUNS scales every property
+ * (test/fuzz/runs.ts).
  *
  * Requests go to the Worker's fetch handler directly (the same app, the same
  * room objects) rather than through SELF: in the test pool every SELF.fetch
@@ -36,6 +37,7 @@ import {
 import type { Room } from "../../src/room/room";
 import worker from "../../src/worker";
 import { TEST_AUTH_SECRET, tokenFor, uniqueRoom } from "../helpers";
+import { scaled, scaledTimeout } from "./runs";
 
 const BASE = "https://localhost";
 const MAX_BODY_BYTES = 256 * 1024;
@@ -293,7 +295,7 @@ function expectReached(property: string, outcomes: string[]): void {
 }
 
 describe("hostile HTTP requests", () => {
-  it("POST /api/rooms/{roomId}/messages: every body is stored as documented or refused with its code", { timeout: 120_000 }, async () => {
+  it("POST /api/rooms/{roomId}/messages: every body is stored as documented or refused with its code", { timeout: scaledTimeout(120_000) }, async () => {
     await fc.assert(
       fc.asyncProperty(bodies(sendShape(maxMessageBytes)), async (body) => {
         cases++;
@@ -326,13 +328,13 @@ describe("hostile HTTP requests", () => {
         accepted.events++;
         if (shaped!.clientId !== undefined) storedByClientId.set(shaped!.clientId, message);
       }),
-      { numRuns: 1200 },
+      { numRuns: scaled(1200) },
     );
     expectReached("send", ["201", "retry", err("invalid_request"), err("content_too_large")]);
     expectNoPollution();
   });
 
-  it("PATCH /api/rooms/{roomId}/messages/{messageId}: edits only the sender's own message, with valid content", { timeout: 120_000 }, async () => {
+  it("PATCH /api/rooms/{roomId}/messages/{messageId}: edits only the sender's own message, with valid content", { timeout: scaledTimeout(120_000) }, async () => {
     const messageId = fc.oneof(
       { arbitrary: fc.constant(editTarget.id), weight: 6 },
       { arbitrary: fc.constant(bobsMessage.id), weight: 1 },
@@ -375,12 +377,12 @@ describe("hostile HTTP requests", () => {
           accepted.editedContent = newContent;
         }
       }),
-      { numRuns: 500 },
+      { numRuns: scaled(500) },
     );
     expectReached("edit", ["200", err("invalid_request"), err("content_too_large"), err("message_not_found"), err("forbidden")]);
   });
 
-  it("POST /api/rooms: any room id in any body", { timeout: 60_000 }, async () => {
+  it("POST /api/rooms: any room id in any body", { timeout: scaledTimeout(60_000) }, async () => {
     const roomId = fc.oneof(
       { arbitrary: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/).map((s) => `hf-${s}`.slice(0, 64)), weight: 3 },
       { arbitrary: fc.string({ maxLength: 70 }), weight: 3 },
@@ -413,12 +415,12 @@ describe("hostile HTTP requests", () => {
           accepted.createdRooms.add(id!);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: scaled(300) },
     );
     expectReached("create", ["201", err("invalid_request"), err("room_exists"), err("content_too_large")]);
   });
 
-  it("POST /api/rooms/{roomId}/join: any path segment", { timeout: 60_000 }, async () => {
+  it("POST /api/rooms/{roomId}/join: any path segment", { timeout: scaledTimeout(60_000) }, async () => {
     const segment = fc.oneof(
       { arbitrary: fc.string({ maxLength: 70 }), weight: 4 },
       { arbitrary: fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), weight: 2 },
@@ -450,12 +452,12 @@ describe("hostile HTTP requests", () => {
           expect([err("room_not_found"), "200", err("forbidden"), err("room_deleted")]).toContain(got);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: scaled(300) },
     );
     expectReached("join", ["200", err("invalid_request"), err("room_not_found")]);
   });
 
-  it("POST /api/rooms/{roomId}/read: any body; the position only moves forward, never past the head", { timeout: 60_000 }, async () => {
+  it("POST /api/rooms/{roomId}/read: any body; the position only moves forward, never past the head", { timeout: scaledTimeout(60_000) }, async () => {
     const seq = fc.oneof(fc.nat(), fc.integer({ min: -5, max: 200 }), fc.constantFrom(2 ** 53, 2 ** 53 - 1, 1.5, -0, 1e308), junk);
     const receipts = await env.ROOMS.getByName(room).receiptList("fuzz-bob");
     // Where bob starts: joining counts as having read up to the join.
@@ -480,12 +482,12 @@ describe("hostile HTTP requests", () => {
         position = Math.max(position, Math.min(valid.seq, head));
         expect(res.body).toEqual({ roomId: room, seq: position });
       }),
-      { numRuns: 400 },
+      { numRuns: scaled(400) },
     );
     expectReached("read", ["200", err("invalid_request"), err("content_too_large")]);
   });
 
-  it("GET /api/rooms/{roomId}/messages: any query string", { timeout: 120_000 }, async () => {
+  it("GET /api/rooms/{roomId}/messages: any query string", { timeout: scaledTimeout(120_000) }, async () => {
     const stored = await history();
     const byId = new Map(stored.messages.map((m) => [m.id, m]));
     // Cursors the room itself handed out: any of them must be accepted.
@@ -557,12 +559,12 @@ describe("hostile HTTP requests", () => {
           if (i > 0) expect(m.seq).toBeGreaterThan(page.messages[i - 1]!.seq);
         }
       }),
-      { numRuns: 800 },
+      { numRuns: scaled(800) },
     );
     expectReached("history", ["200", err("invalid_request")]);
   });
 
-  it("Authorization: any header value other than a valid token is 401 unauthorized", { timeout: 60_000 }, async () => {
+  it("Authorization: any header value other than a valid token is 401 unauthorized", { timeout: scaledTimeout(60_000) }, async () => {
     const key = utf8.encode(TEST_AUTH_SECRET);
     const now = Math.floor(Date.now() / 1000);
     const forged = await Promise.all([
@@ -589,7 +591,7 @@ describe("hostile HTTP requests", () => {
         const res = await request(method, `/api/rooms/${room}${suffix}`, { authorization: value, body: method === "POST" ? '{"content":"no","seq":1}' : undefined, contentType: method === "POST" ? "application/json" : null });
         expect(outcome(res), value).toBe(err("unauthorized"));
       }),
-      { numRuns: 300 },
+      { numRuns: scaled(300) },
     );
   });
 

@@ -245,6 +245,8 @@ const adminOnly = (ok: Outcome): Record<Actor, Outcome> => ({
 const everyone = (ok: Outcome): Record<Actor, Outcome> => Object.fromEntries(ACTORS.map((a) => [a, ok])) as Record<Actor, Outcome>;
 
 const r = (cell: Cell) => `/api/rooms/${cell.room}`;
+/** A browser's push keys: an uncompressed P-256 point and a 16-byte secret. */
+const PUSH_KEYS = { p256dh: "BEz4k9mjao7q8HUbFrV1g_d_82E3s4b0frKUWRo8mNHWwuqBaxvUxVoxVwNo6SiYAv6IJUgKiR8XP7zj8j5IF10", auth: "vTaIwZRDNaWbh26MSMqMZg" };
 /** The actor's own message, or an id that exists nowhere for actors who never wrote here. */
 const ownMessage = (cell: Cell, actor: Actor) => cell.own[actor] ?? "msg-that-does-not-exist";
 const othersMessage = (cell: Cell, actor: Actor) => (actor === "owner" ? cell.memberMessage : cell.ownerMessage);
@@ -806,14 +808,15 @@ const ROWS: Row[] = [
     op: "register a push subscription",
     route: "POST /api/me/push-subscriptions",
     room: "none",
-    request: () => ({ method: "POST", path: "/api/me/push-subscriptions", body: { endpoint: "https://push.example/matrix", keys: { p256dh: "key", auth: "auth" } } }),
+    // An endpoint of a known push service, one per actor (an endpoint belongs to the user who registered it), and a browser's keys.
+    request: (_c, a) => ({ method: "POST", path: "/api/me/push-subscriptions", body: { endpoint: `https://fcm.googleapis.com/fcm/send/matrix-${a}`, keys: PUSH_KEYS } }),
     expect: anyUser("200"),
   },
   {
     op: "unregister a push subscription",
     route: "DELETE /api/me/push-subscriptions",
     room: "none",
-    request: () => ({ method: "DELETE", path: "/api/me/push-subscriptions", body: { endpoint: "https://push.example/matrix" } }),
+    request: (_c, a) => ({ method: "DELETE", path: "/api/me/push-subscriptions", body: { endpoint: `https://fcm.googleapis.com/fcm/send/matrix-${a}` } }),
     expect: anyUser("200"),
   },
   {

@@ -9,14 +9,19 @@ import { pushJobsFor } from "../../src/room/inbox-delivery";
 import type { Room } from "../../src/room/room";
 import { connect, uniqueRoom, uniqueUser, user } from "../helpers";
 
-const sub = (endpoint: string) => ({ endpoint, expirationTime: null, keys: { p256dh: "BPubKey", auth: "authsecret" } });
+/** A browser's keys (an uncompressed P-256 point and 16 bytes), as registration requires. */
+const KEYS = {
+  p256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
+  auth: "tBHItJI5svbpez7KI4CCXg",
+};
+const sub = (endpoint: string) => ({ endpoint, expirationTime: null, keys: KEYS });
 
 describe("push registration and mutes", () => {
   it("registers and unregisters a subscription; refuses a non-URL endpoint", async () => {
     const bob = await user(uniqueUser("bob"));
-    const endpoint = `https://push.example/${bob.userId}`;
+    const endpoint = `https://fcm.googleapis.com/fcm/send/${bob.userId}`;
     expect((await bob.call("POST", "/api/me/push-subscriptions", sub(endpoint))).status).toBe(200);
-    expect(await subscriptionsOf(env.DB, bob.userId)).toEqual([{ endpoint, p256dh: "BPubKey", auth: "authsecret" }]);
+    expect(await subscriptionsOf(env.DB, bob.userId)).toEqual([{ endpoint, p256dh: KEYS.p256dh, auth: KEYS.auth }]);
     expect((await bob.call("POST", "/api/me/push-subscriptions", sub("not a url"))).status).toBe(400);
     expect((await bob.call("DELETE", "/api/me/push-subscriptions", { endpoint })).body).toEqual({ removed: true });
     expect(await subscriptionsOf(env.DB, bob.userId)).toEqual([]);

@@ -1,8 +1,15 @@
-/** Web Push registration and room mutes. Notifications themselves go out from the push queue's consumer. */
+/**
+ * Web Push registration and room mutes. Notifications themselves go out from
+ * the push queue's consumer. A registration is refused unless its endpoint is
+ * on a known push service and its keys are well formed; each user holds at
+ * most PUSH_SUBSCRIPTIONS_PER_USER (409 too_many_push_subscriptions), and an
+ * endpoint belongs to the user who registered it (409 push_endpoint_taken).
+ */
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import { MuteBody, MuteResult, PushSubscriptionBody, UnregisterPushBody } from "../../protocol";
+import { ErrorResponse, MuteBody, MuteResult, PushSubscriptionBody, UnregisterPushBody } from "../../protocol";
 import { addSubscription, clearMute, removeSubscription, setMute } from "../../db/push";
 import { configOf } from "../../kernel/config";
+import { endpointAllowed, keysValid } from "../../push/endpoints";
 import type { AuthedEnv } from "../context";
 import { ApiError, unwrap } from "../errors";
 import { RoomParams, bearer, errorResponses, json, roomStub } from "./shared";
@@ -26,16 +33,29 @@ export function pushRoutes(app: OpenAPIHono<AuthedEnv>): void {
       summary: "Register a push subscription (PushSubscription.toJSON()) for notifications while you are offline",
       security: bearer,
       request: { body: { content: { "application/json": { schema: PushSubscriptionBody } }, required: true } },
-      responses: { 200: json(z.object({ registered: z.literal(true) }), "Registered"), ...errorResponses },
+      responses: {
+        200: json(z.object({ registered: z.literal(true) }), "Registered"),
+        ...errorResponses,
+        409: json(ErrorResponse, "push_endpoint_taken (another user registered this endpoint) or too_many_push_subscriptions"),
+      },
     }),
     async (c) => {
+      // Issue 15, item 8: known push services only, keys a browser could have made, a cap per
+      // user, and an endpoint stays with the user who registered it (src/push/endpoints.ts).
       const body = c.req.valid("json");
-      const endpoint = new URL(body.endpoint);
-      const devAuth = configOf(c.env).devAuth;
-      if (endpoint.protocol !== "https:" && !(devAuth && endpoint.protocol === "http:")) {
-        throw new ApiError("invalid_request", "push endpoints must be https");
+      const config = configOf(c.env);
+      if (!endpointAllowed(body.endpoint, config.push.endpointHosts, config.devAuth)) {
+        throw new ApiError("invalid_request", "push endpoints must be https URLs of a known push service (PUSH_ENDPOINT_HOSTS)");
       }
-      await addSubscription(c.env.DB, c.get("identity").userId, { endpoint: body.endpoint, p256dh: body.keys.p256dh, auth: body.keys.auth });
+      if (!(await keysValid(body.keys))) {
+        throw new ApiError("invalid_request", "keys: p256dh must be a base64url P-256 public key (65 bytes, uncompressed), auth 16 base64url bytes");
+      }
+      const sub = { endpoint: body.endpoint, p256dh: body.keys.p256dh, auth: body.keys.auth };
+      const added = await addSubscription(c.env.DB, c.get("identity").userId, sub, config.push.maxPerUser);
+      if (added === "taken") throw new ApiError("push_endpoint_taken", "this push endpoint is registered to another user");
+      if (added === "full") {
+        throw new ApiError("too_many_push_subscriptions", `at most ${config.push.maxPerUser} push subscriptions per user: unregister one first`);
+      }
       return c.json({ registered: true as const }, 200);
     },
   );
