@@ -242,7 +242,10 @@ export async function clockPast(ts: number | string, ms = 2000): Promise<void> {
  */
 export async function freshMinute(maxIntoWindow: number): Promise<void> {
   if (Date.now() % 60_000 <= maxIntoWindow) return;
-  await eventually(async () => (Date.now() % 60_000 < 1_000 ? true : undefined), 61_000, "the next minute");
+  // Wait for the minute to change, not for its first second: a poll delayed past that second
+  // on a loaded machine would otherwise wait a whole minute more.
+  const minute = Math.floor(Date.now() / 60_000);
+  await eventually(async () => (Math.floor(Date.now() / 60_000) > minute ? true : undefined), 61_000, "the next minute");
 }
 
 /** Asserts-friendly view of an error answer: `{ status, code }`, plus the message type check. */

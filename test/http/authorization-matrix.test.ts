@@ -673,6 +673,12 @@ const ROWS: Row[] = [
     request: (c) => ({ method: "POST", path: `/api/admin/users/${c.eraseTarget}/erase` }),
     expect: adminOnly("200"),
   },
+  {
+    op: "read the progress of an erasure nobody asked for",
+    route: "GET /api/admin/users/{userId}/erasure",
+    request: (c) => ({ method: "GET", path: `/api/admin/users/${c.eraseTarget}/erasure` }),
+    expect: adminOnly("404 not_found"),
+  },
   // ---- media ----
   {
     op: "upload a file in one request",
