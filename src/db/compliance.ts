@@ -1,6 +1,7 @@
 /** Legal holds and the audit log in D1 (kept for AUDIT_RETENTION_DAYS). Holds are placed here first; rooms are then told. */
 import { mutesErasure, subscriptionsErasure } from "./push";
 import { privacyErasure } from "./settings";
+import { USER_HELD } from "./room-outbox";
 import { syncLogErasure } from "./sync";
 
 export interface Hold {
@@ -126,7 +127,8 @@ export async function eraseAccount(
     mutesErasure(db, e.userId),
     privacyErasure(db, e.userId),
     db.prepare("DELETE FROM memberships WHERE user_id = ?").bind(e.userId),
-    db.prepare("DELETE FROM participation WHERE user_id = ?").bind(e.userId),
+    // Kept while a user hold is active: its release finds the rooms to purge through them.
+    db.prepare(`DELETE FROM participation WHERE user_id = ? AND NOT ${USER_HELD}`).bind(e.userId, e.userId),
     db.prepare("UPDATE audit_log SET actor = ? WHERE actor = ? AND action <> 'user_erased'").bind(e.pseudonym, e.userId),
     db.prepare("UPDATE audit_log SET target = ? WHERE target = ? AND action <> 'user_erased'").bind(e.pseudonym, e.userId),
     auditStatement(db, { actor: e.admin, action: "user_erased", roomId: null, target: e.userId, detail: `${e.rooms} rooms, ${e.messages} messages`, ts: e.ts }),

@@ -7,6 +7,9 @@
  */
 import type { Role, RoomKind } from "../protocol";
 
+/** An active legal hold on the user bound last (`?`): SQL shared with eraseAccount (compliance.ts). */
+export const USER_HELD = "EXISTS (SELECT 1 FROM legal_holds WHERE kind = 'user' AND target = ? AND released_ts IS NULL)";
+
 /** One change for D1, as a room's outbox row holds it. */
 export type IndexWrite =
   | {
@@ -66,9 +69,14 @@ function statementsFor(db: D1Database, entry: IndexWrite): D1PreparedStatement[]
       ];
     case "member_removed":
       if (entry.erased) {
+        // While a user hold is active its release must still find the rooms that keep the
+        // user's content (it nudges them to purge): their participation rows stay until then.
         return [
           db.prepare("DELETE FROM memberships WHERE user_id = ? AND room_id = ?").bind(entry.userId, entry.roomId),
-          db.prepare("DELETE FROM participation WHERE user_id = ? AND room_id = ?").bind(entry.userId, entry.roomId),
+          db.prepare(`DELETE FROM participation WHERE user_id = ? AND room_id = ? AND NOT ${USER_HELD}`).bind(entry.userId, entry.roomId, entry.userId),
+          db
+            .prepare(`INSERT OR IGNORE INTO participation (user_id, room_id, first_ts) SELECT ?, ?, ? WHERE ${USER_HELD}`)
+            .bind(entry.userId, entry.roomId, entry.ts, entry.userId),
         ];
       }
       return [
