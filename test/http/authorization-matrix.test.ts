@@ -319,6 +319,22 @@ async function exhaustUpgradeLimit(): Promise<void> {
   throw new Error("the upgrade limit never refused");
 }
 
+/**
+ * `open` from the flooding address once its allowance is spent. The local limiter counts
+ * clock-aligned minutes, so if a window ended between spending it and the request (a row of
+ * nine actors took 23-32 s here under load), the address was no longer over the limit when it
+ * asked: spend the new window and ask again. What is asserted is still the first answer given
+ * from inside a spent window.
+ */
+async function overTheUpgradeLimit(open: () => Promise<Outcome>): Promise<Outcome> {
+  for (let attempt = 0; ; attempt++) {
+    await exhaustUpgradeLimit();
+    const minute = Math.floor(Date.now() / 60_000);
+    const outcome = await open();
+    if (Math.floor(Date.now() / 60_000) === minute || attempt >= 3) return outcome;
+  }
+}
+
 /** Opens the actor's inbox socket: a ticket for their own inbox, then the upgrade (for `user`, theirs unless given). */
 async function openInbox(actor: Actor, user?: string, headers?: Record<string, string>): Promise<Outcome> {
   let url = `/api/inbox/ws?user=${encodeURIComponent(user ?? IDS.owner)}`;
@@ -533,10 +549,7 @@ const ROWS: Row[] = [
     op: "open the WebSocket from an address over the upgrade limit",
     route: "GET /api/rooms/{roomId}/ws",
     // Refused before anything else is looked at, whoever asks.
-    run: async (c, a) => {
-      await exhaustUpgradeLimit();
-      return openSocket(c, a, undefined, { "CF-Connecting-IP": FLOODING_IP });
-    },
+    run: (c, a) => overTheUpgradeLimit(() => openSocket(c, a, undefined, { "CF-Connecting-IP": FLOODING_IP })),
     expect: everyone("429 rate_limited"),
   },
   // ---- moderation ----
@@ -789,10 +802,7 @@ const ROWS: Row[] = [
     op: "open one's own inbox socket from an address over the upgrade limit",
     route: "GET /api/inbox/ws",
     room: "none",
-    run: async (_c, a) => {
-      await exhaustUpgradeLimit();
-      return openInbox(a, undefined, { "CF-Connecting-IP": FLOODING_IP });
-    },
+    run: (_c, a) => overTheUpgradeLimit(() => openInbox(a, undefined, { "CF-Connecting-IP": FLOODING_IP })),
     expect: everyone("429 rate_limited"),
   },
   {
