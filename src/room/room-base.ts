@@ -39,7 +39,8 @@ export class RoomBase extends Server<Env> {
   /** This room's operational figures (src/ops/metrics.ts); saved by the alarm, so eviction keeps most of them. */
   readonly metrics: Metrics;
   /** Sockets whose frames this instance has already taken through partyserver. */
-  readonly #seenSockets = new WeakSet<WebSocket>();
+  /** Sockets partyserver has already handed over, keyed by the socket itself (its connection is the socket). */
+  readonly #seenSockets = new WeakMap<WebSocket, Connection<SocketState>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -145,12 +146,13 @@ export class RoomBase extends Server<Env> {
    * being the socket itself (test/room/partyserver-internals.test.ts).
    */
   override async webSocketMessage(ws: WebSocket, message: WSMessage): Promise<void> {
-    if (this.#seenSockets.has(ws)) return this.onMessage(ws as unknown as Connection<SocketState>, message);
+    const known = this.#seenSockets.get(ws);
+    if (known) return this.onMessage(known, message);
     return super.webSocketMessage(ws, message);
   }
 
   override onMessage(connection: Connection<SocketState>, message: WSMessage): void {
-    this.#seenSockets.add(connection as unknown as WebSocket);
+    this.#seenSockets.set(connection, connection);
     if (closedByServerSide(connection)) return;
     receiveFrame(this.parts.frames, connection, message);
   }
