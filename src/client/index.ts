@@ -6,9 +6,6 @@
  *   await chat.createRoom("general");
  *   const sub = await chat.subscribe("general", { onMessage: (m) => console.log(m.content) });
  *   await chat.sendMessage("general", "Hello!");
- *
- * Over 300 lines on purpose: ChatClient is the SDK's one public class, and each
- * method here is a documented line or two delegating to the module that does it.
  */
 import { type Attachment, DevToken, type HistoryPage, type Message, type Position, type RoomSettings, type RoomSummary, type SyncPage } from "../protocol";
 import * as Answer from "./answers";
@@ -33,7 +30,7 @@ export type { ConnectionState, WebSocketConstructor, WebSocketLike } from "./rec
 export type { ChatClientOptions, DirectRoom, HistoryOptions, SendOptions } from "./options";
 /** Protocol limits apps need to mirror in their UI (page size, attachments per message, the 1:1 room id prefix). */
 export { DEFAULT_HISTORY_LIMIT, DIRECT_ROOM_PREFIX, MAX_ATTACHMENTS } from "../protocol";
-export type { Attachment, Message, Position, RoomEvent, RoomSettings, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
+export type { Attachment, Message, Position, Position as SubscriptionPosition, RoomEvent, RoomSettings, RoomSummary, HistoryPage, ErrorCode, SyncPage, SyncEvent } from "../protocol";
 
 const roomPath = (roomId: string) => `/api/rooms/${encodeURIComponent(roomId)}`;
 
@@ -300,5 +297,3 @@ export class ChatClient {
     throw new ChatError("invalid_request", "no WebSocket implementation: pass one in ChatClientOptions.WebSocket (e.g. the `ws` package)");
   }
 }
-
-export type { Position as SubscriptionPosition };
